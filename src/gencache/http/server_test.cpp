@@ -1,0 +1,174 @@
+#include "gencache/http/server.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "gencache/http/error_mapping.hpp"
+#include "tests/support/raw_http.hpp"
+
+namespace gencache::http {
+namespace {
+
+using testing::BodyOf;
+using testing::HeaderOf;
+using testing::RawConnection;
+using testing::RoundTrip;
+using testing::StatusOf;
+
+// Echoes method, path, query and body; "/later" answers from another thread.
+class EchoHandler : public Handler {
+ public:
+  void Handle(Request request, Respond respond) override {
+    ++handled;
+    Response response;
+    response.body = request.method + " " + request.path + " " + request.query + " " + request.body;
+    if (auto v = request.Header("x-echo")) response.headers.emplace_back("X-Echo", std::string(*v));
+    if (request.path == "/later") {
+      std::thread([respond = std::move(respond), response = std::move(response)]() mutable {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        respond(std::move(response));
+      }).detach();
+      return;
+    }
+    respond(std::move(response));
+  }
+  Response Reject(std::string_view, const absl::Status& error) override {
+    Response response;
+    response.status = RequestErrorStatus(error);
+    response.body = std::string(error.message());
+    return response;
+  }
+  std::atomic<int> handled{0};
+};
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto server = Server::Start({.port = 0,
+                                 .threads = 2,
+                                 .max_body_bytes = 1024,
+                                 .header_timeout = std::chrono::milliseconds(300),
+                                 .body_timeout = std::chrono::milliseconds(300),
+                                 .idle_timeout = std::chrono::milliseconds(2000)},
+                                handler_);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+    port_ = server_->port();
+  }
+  void TearDown() override { server_->Stop(); }
+
+  EchoHandler handler_;
+  std::unique_ptr<Server> server_;
+  std::uint16_t port_ = 0;
+};
+
+TEST_F(ServerTest, AnswersAndKeepsAlive) {
+  RawConnection conn(port_);
+  ASSERT_TRUE(
+      conn.Send("POST /a/b?x=1 HTTP/1.1\r\nHost: t\r\nX-Echo: hi\r\nContent-Length: 3\r\n\r\nabc"));
+  std::string r1 = conn.ReadResponse();
+  EXPECT_EQ(StatusOf(r1), 200);
+  EXPECT_EQ(BodyOf(r1), "POST /a/b x=1 abc");
+  EXPECT_EQ(HeaderOf(r1, "x-echo"), "hi");
+  EXPECT_EQ(HeaderOf(r1, "Content-Type"), "application/json");
+  ASSERT_TRUE(conn.Send("GET /c HTTP/1.1\r\nHost: t\r\n\r\n"));
+  std::string r2 = conn.ReadResponse();
+  EXPECT_EQ(BodyOf(r2), "GET /c  ");
+}
+
+TEST_F(ServerTest, PipelinedRequestsAnswerInOrder) {
+  RawConnection conn(port_);
+  ASSERT_TRUE(
+      conn.Send("GET /1 HTTP/1.1\r\nHost: t\r\n\r\nGET /later HTTP/1.1\r\nHost: t\r\n\r\n"
+                "GET /3 HTTP/1.1\r\nHost: t\r\n\r\n"));
+  EXPECT_EQ(BodyOf(conn.ReadResponse()), "GET /1  ");
+  EXPECT_EQ(BodyOf(conn.ReadResponse()), "GET /later  ");
+  EXPECT_EQ(BodyOf(conn.ReadResponse()), "GET /3  ");
+}
+
+TEST_F(ServerTest, AsyncResponseFromAnotherThread) {
+  std::string r = RoundTrip(port_, "GET /later HTTP/1.1\r\nHost: t\r\n\r\n");
+  EXPECT_EQ(StatusOf(r), 200);
+  EXPECT_EQ(BodyOf(r), "GET /later  ");
+}
+
+TEST_F(ServerTest, ConnectionCloseIsHonoured) {
+  RawConnection conn(port_);
+  ASSERT_TRUE(conn.Send("GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"));
+  std::string r = conn.ReadResponse();
+  EXPECT_EQ(HeaderOf(r, "Connection"), "close");
+  EXPECT_TRUE(conn.WaitClosed());
+}
+
+TEST_F(ServerTest, RefusesDuplicateContentLength) {
+  std::string r = RoundTrip(
+      port_, "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc");
+  EXPECT_EQ(StatusOf(r), 400);
+  std::string r2 = RoundTrip(
+      port_, "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd");
+  EXPECT_EQ(StatusOf(r2), 400);
+  EXPECT_EQ(handler_.handled.load(), 0);
+}
+
+TEST_F(ServerTest, RefusesContentLengthWithTransferEncoding) {
+  std::string r = RoundTrip(port_,
+                            "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n"
+                            "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+  EXPECT_EQ(StatusOf(r), 400);
+  EXPECT_EQ(handler_.handled.load(), 0);
+}
+
+TEST_F(ServerTest, AcceptsChunkedBody) {
+  std::string r = RoundTrip(port_,
+                            "POST /c HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+                            "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n");
+  EXPECT_EQ(StatusOf(r), 200);
+  EXPECT_EQ(BodyOf(r), "POST /c  abcde");
+}
+
+TEST_F(ServerTest, BodyOverLimitIs413) {
+  std::string body(2000, 'x');
+  std::string r =
+      RoundTrip(port_, "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 2000\r\n\r\n" + body);
+  EXPECT_EQ(StatusOf(r), 413);
+}
+
+TEST_F(ServerTest, SlowHeaderTimesOutWith408) {
+  RawConnection conn(port_);
+  ASSERT_TRUE(conn.Send("GET / HTTP/1.1\r\nHost: t\r\n"));  // never finishes the head
+  std::string r = conn.ReadResponse();
+  EXPECT_EQ(StatusOf(r), 408);
+  EXPECT_TRUE(conn.WaitClosed());
+}
+
+TEST_F(ServerTest, HalfSentBodyTimesOutWith408) {
+  RawConnection conn(port_);
+  ASSERT_TRUE(conn.Send("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc"));
+  std::string r = conn.ReadResponse();
+  EXPECT_EQ(StatusOf(r), 408);
+}
+
+TEST_F(ServerTest, GarbageIs400AndServerStaysUp) {
+  std::string r = RoundTrip(port_, "\x01\x02 garbage\r\n\r\n");
+  EXPECT_EQ(StatusOf(r), 400);
+  EXPECT_EQ(StatusOf(RoundTrip(port_, "GET /ok HTTP/1.1\r\nHost: t\r\n\r\n")), 200);
+}
+
+TEST_F(ServerTest, ManyConcurrentConnections) {
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 32; ++i) {
+    threads.emplace_back([&] {
+      for (int j = 0; j < 20; ++j) {
+        if (StatusOf(RoundTrip(port_, "GET /x HTTP/1.1\r\nHost: t\r\n\r\n")) == 200) ++ok;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 32 * 20);
+}
+
+}  // namespace
+}  // namespace gencache::http
