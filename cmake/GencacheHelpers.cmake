@@ -2,6 +2,7 @@
 add_library(gencache_warnings INTERFACE)
 target_compile_options(gencache_warnings INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wno-sign-conversion
+  -Wno-missing-field-initializers
   $<$<BOOL:${GENCACHE_WERROR}>:-Werror>)
 
 add_library(gencache_sanitizers INTERFACE)

@@ -17,6 +17,8 @@ struct FlightResult {
   };
   Outcome outcome = Outcome::kFailed;
   cache::CachedResponsePtr response;
+  // The answer came from the persistent cache tier, not from the upstream.
+  bool from_cache = false;
 };
 
 using FlightCallback = std::function<void(const FlightResult&)>;

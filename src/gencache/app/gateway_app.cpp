@@ -1,0 +1,136 @@
+#include "gencache/app/gateway_app.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "gencache/base/timer_queue.hpp"
+#include "gencache/base/worker_pool.hpp"
+#include "gencache/cache/memory_store.hpp"
+#include "gencache/cache/sqlite_store.hpp"
+#include "gencache/cache/tiered_cache.hpp"
+#include "gencache/coalesce/local_inflight_registry.hpp"
+#include "gencache/http/server.hpp"
+#include "gencache/upstream/curl_http_client.hpp"
+
+namespace gencache::app {
+
+// Declaration order is construction order; Stop() tears down explicitly.
+struct GatewayApp::Parts {
+  config::Options options;
+  std::unique_ptr<cache::MemoryStore> memory;
+  std::unique_ptr<cache::SqliteStore> sqlite;
+  std::unique_ptr<cache::TieredCache> tiered;
+  std::unique_ptr<coalesce::LocalInflightRegistry> inflight;
+  std::unique_ptr<base::WorkerPool> blocking;
+  std::unique_ptr<base::TimerQueue> timers;
+  std::unique_ptr<upstream::HttpClient> http;
+  std::unique_ptr<pipeline::Gateway> gateway;
+  std::unique_ptr<http::Server> server;
+  std::atomic<bool> stopped{false};
+};
+
+namespace {
+
+constexpr auto kEvictionInterval = std::chrono::minutes(10);
+
+void ScheduleEviction(GatewayApp::Parts* parts) {
+  parts->timers->RunAfter(kEvictionInterval, [parts] {
+    parts->blocking->Post([parts] {
+      auto evicted = parts->tiered->EvictExpired(base::SystemClock::Instance().Now());
+      if (evicted.memory + evicted.persistent > 0) {
+        spdlog::info("evicted expired entries: {} from memory, {} from disk", evicted.memory,
+                     evicted.persistent);
+      }
+    });
+    ScheduleEviction(parts);
+  });
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<GatewayApp>> GatewayApp::Start(config::Options options) {
+  auto parts = std::make_unique<Parts>();
+  parts->options = std::move(options);
+  const config::Options& o = parts->options;
+
+  std::error_code ec;
+  std::filesystem::create_directories(o.data_dir, ec);
+  if (ec) {
+    return absl::FailedPreconditionError(
+        fmt::format("cannot create data_dir '{}': {}", o.data_dir, ec.message()));
+  }
+  parts->memory = std::make_unique<cache::MemoryStore>(
+      cache::MemoryStore::Options{.max_bytes = o.cache.memory_bytes});
+  auto sqlite =
+      cache::SqliteStore::Open((std::filesystem::path(o.data_dir) / "cache.db").string(), {});
+  if (!sqlite.ok()) return sqlite.status();
+  parts->sqlite = std::move(*sqlite);
+  parts->tiered = std::make_unique<cache::TieredCache>(*parts->memory, *parts->sqlite);
+  parts->inflight = std::make_unique<coalesce::LocalInflightRegistry>();
+  parts->blocking = std::make_unique<base::WorkerPool>(2);
+  parts->timers = std::make_unique<base::TimerQueue>();
+  parts->http = upstream::MakeCurlHttpClient();
+  parts->gateway = std::make_unique<pipeline::Gateway>(pipeline::GatewayDeps{
+      .options = o,
+      .cache = *parts->tiered,
+      .inflight = *parts->inflight,
+      .http = *parts->http,
+      .timers = *parts->timers,
+      .blocking = *parts->blocking,
+      .clock = base::SystemClock::Instance(),
+  });
+  auto server = http::Server::Start(
+      {
+          .host = o.listen_host,
+          .port = o.listen_port,
+          .threads = o.server.threads,
+          .max_body_bytes = o.server.max_body_bytes,
+          .header_timeout = o.server.header_timeout,
+          .body_timeout = o.server.body_timeout,
+          .idle_timeout = o.server.idle_timeout,
+      },
+      *parts->gateway);
+  if (!server.ok()) return server.status();
+  parts->server = std::move(*server);
+  ScheduleEviction(parts.get());
+  return std::unique_ptr<GatewayApp>(new GatewayApp(std::move(parts)));
+}
+
+GatewayApp::GatewayApp(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+
+GatewayApp::~GatewayApp() { Stop(); }
+
+std::uint16_t GatewayApp::port() const { return parts_->server->port(); }
+
+const pipeline::GatewayCounters& GatewayApp::counters() const {
+  return parts_->gateway->counters();
+}
+
+void GatewayApp::Stop(std::chrono::milliseconds grace) {
+  if (parts_->stopped.exchange(true)) return;
+  Parts& p = *parts_;
+  p.server->Stop();
+  // Let flights that are under way finish and store what they fetched.
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  while ((p.inflight->InflightCount() > 0 || p.blocking->pending() > 0) &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  // After these, Sends fail at once and timers never fire, so the pool can
+  // drain without anything reaching a stopped part.
+  p.http->Shutdown();
+  p.timers->Shutdown();
+  p.blocking.reset();  // runs every queued write
+  p.gateway.reset();
+  p.http.reset();
+  p.timers.reset();
+  p.inflight.reset();
+  p.tiered.reset();
+  p.sqlite.reset();
+  p.memory.reset();
+}
+
+}  // namespace gencache::app

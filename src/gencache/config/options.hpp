@@ -1,0 +1,78 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "gencache/providers/provider_adapter.hpp"
+
+namespace gencache::config {
+
+// Cache policy that a provider or a model can override.
+struct CachePolicyOverride {
+  std::optional<std::chrono::seconds> ttl;
+  std::optional<bool> cache_unseeded;
+};
+
+struct ProviderOptions {
+  std::string name;  // mount: /NAME/
+  providers::ProviderKind kind = providers::ProviderKind::kSkytells;
+  std::string base_url;     // without a trailing slash
+  std::string api_key_env;  // empty: the client's own credential passes through
+  CachePolicyOverride cache;
+  std::map<std::string, CachePolicyOverride> models;
+};
+
+struct ServerSection {
+  int threads = 0;  // 0 = one per core
+  std::uint64_t max_body_bytes = 10ull << 20;
+  std::chrono::milliseconds header_timeout{10'000};
+  std::chrono::milliseconds body_timeout{30'000};
+  std::chrono::milliseconds idle_timeout{60'000};
+};
+
+struct UpstreamSection {
+  std::chrono::milliseconds connect_timeout{10'000};
+  std::chrono::milliseconds request_timeout{120'000};  // one HTTP exchange
+  std::chrono::milliseconds deadline{600'000};         // a generation, polling included
+  std::chrono::milliseconds wait{60'000};              // holding a client that did not ask to wait
+  std::chrono::milliseconds poll_initial{250};
+  std::chrono::milliseconds poll_max{5'000};
+  std::uint64_t max_response_bytes = 64ull << 20;
+};
+
+struct CacheSection {
+  std::chrono::seconds ttl{7 * 24 * 3600};
+  std::uint64_t memory_bytes = 256ull << 20;
+  bool cache_unseeded = false;
+  bool shared_namespace = false;  // true: one namespace for everyone
+  std::map<std::string, CachePolicyOverride> models;
+};
+
+// The validated, immutable configuration of one gateway process.
+struct Options {
+  std::string listen_host = "127.0.0.1";
+  std::uint16_t listen_port = 8080;
+  std::string data_dir = "./gencache-data";
+  std::string log_level = "info";
+  ServerSection server;
+  UpstreamSection upstream;
+  CacheSection cache;
+  std::vector<ProviderOptions> providers;
+
+  const ProviderOptions* FindProvider(std::string_view name) const;
+};
+
+// Parses and validates YAML text. Every problem found is reported, one per
+// line, in one InvalidArgument status.
+absl::StatusOr<Options> ParseConfig(const std::string& yaml_text);
+absl::StatusOr<Options> LoadConfigFile(const std::string& path);
+
+// "host:port" -> host and port (IPv6 as "[::1]:8080").
+absl::Status ParseListen(std::string_view text, std::string& host, std::uint16_t& port);
+
+}  // namespace gencache::config

@@ -1,0 +1,551 @@
+#include "gencache/pipeline/gateway.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+#include <cstdlib>
+
+#include "gencache/base/strings.hpp"
+#include "gencache/http/error_mapping.hpp"
+#include "gencache/pipeline/request_policy.hpp"
+
+namespace gencache::pipeline {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr std::string_view kStatusHeader = "X-Gencache-Status";
+constexpr std::string_view kKeyHeader = "X-Gencache-Key";
+
+// Headers that describe one hop, or that are meant for the gateway itself:
+// never forwarded upstream.
+bool IsHopOrGatewayHeader(std::string_view name) {
+  static constexpr std::string_view kDropped[] = {
+      "connection",   "keep-alive",     "proxy-connection",  "proxy-authorization",
+      "te",           "trailer",        "transfer-encoding", "upgrade",
+      "host",         "content-length", "accept-encoding",   "expect",
+      "cache-control"};
+  for (auto d : kDropped) {
+    if (base::EqualsIgnoreCase(name, d)) return true;
+  }
+  return name.size() >= 11 && base::EqualsIgnoreCase(name.substr(0, 11), "x-gencache-");
+}
+
+// Upstream response headers worth relaying on pass-through routes.
+bool IsRelayedResponseHeader(std::string_view name) {
+  static constexpr std::string_view kRelayed[] = {"retry-after", "location", "link",
+                                                  "x-request-id"};
+  for (auto r : kRelayed) {
+    if (base::EqualsIgnoreCase(name, r)) return true;
+  }
+  return false;
+}
+
+// "/../" and "/./" segments would let a client climb out of base_url's path.
+bool HasDotSegment(std::string_view path) {
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    std::size_t end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    std::string_view segment = path.substr(start, end - start);
+    if (segment == "." || segment == ".." || base::EqualsIgnoreCase(segment, "%2e") ||
+        base::EqualsIgnoreCase(segment, "%2e%2e") || base::EqualsIgnoreCase(segment, ".%2e") ||
+        base::EqualsIgnoreCase(segment, "%2e.")) {
+      return true;
+    }
+    start = end + 1;
+  }
+  return false;
+}
+
+std::string AgeSeconds(base::SystemTime now, base::SystemTime created) {
+  auto age = std::chrono::duration_cast<std::chrono::seconds>(now - created).count();
+  return std::to_string(age < 0 ? 0 : age);
+}
+
+}  // namespace
+
+struct Gateway::Provider {
+  const config::ProviderOptions* options = nullptr;
+  std::unique_ptr<providers::ProviderAdapter> adapter;
+  // Injected credential (header, value) when the configured environment
+  // variable is set; otherwise the client's own credential passes through.
+  std::optional<std::pair<std::string, std::string>> credential;
+};
+
+struct Gateway::Flight {
+  const Provider* provider = nullptr;
+  keying::CacheKey key;
+  std::shared_ptr<coalesce::Flight> shared;
+  CachePlan plan;
+  std::string model;
+  std::string rest;
+  std::string query;
+  http::HeaderList headers;
+  std::string body;
+  Clock::time_point deadline;
+  std::chrono::milliseconds next_poll{0};
+};
+
+Gateway::Gateway(GatewayDeps deps) : deps_(deps) {
+  for (const auto& p : deps_.options.providers) {
+    auto provider = std::make_unique<Provider>();
+    provider->options = &p;
+    provider->adapter = providers::MakeAdapter(p.kind);
+    if (!p.api_key_env.empty()) {
+      const char* secret = std::getenv(p.api_key_env.c_str());
+      if (secret != nullptr && *secret != '\0') {
+        provider->credential = provider->adapter->CredentialHeader(secret);
+      }
+    }
+    spdlog::info("provider {} ({}) mounted at /{}/ -> {} ({})", p.name, providers::ToString(p.kind),
+                 p.name, p.base_url,
+                 provider->credential ? fmt::format("credential from ${}", p.api_key_env)
+                                      : std::string("client credential passes through"));
+    providers_.push_back(std::move(provider));
+  }
+}
+
+Gateway::~Gateway() = default;
+
+void Gateway::Handle(http::Request request, http::Respond respond) {
+  counters_.requests.fetch_add(1, std::memory_order_relaxed);
+  const std::string& path = request.path;
+  if (path == "/healthz" && (request.method == "GET" || request.method == "HEAD")) {
+    respond(HealthResponse());
+    return;
+  }
+  if (path == "/v1/stats" && request.method == "GET") {
+    RespondStats(std::move(respond));
+    return;
+  }
+  // "/NAME/REST": find the mount.
+  std::string_view view(path);
+  std::size_t slash = view.size() > 1 ? view.find('/', 1) : std::string_view::npos;
+  std::string_view mount = view.substr(1, slash == std::string_view::npos ? view.npos : slash - 1);
+  const Provider* provider = nullptr;
+  for (const auto& p : providers_) {
+    if (p->options->name == mount) provider = p.get();
+  }
+  if (provider == nullptr || view.empty() || view[0] != '/') {
+    counters_.errors.fetch_add(1, std::memory_order_relaxed);
+    respond(ErrorResponse(
+        nullptr, 404,
+        absl::NotFoundError(fmt::format("no provider is mounted at '{}'; mounted: {}", path, [&] {
+          std::string names;
+          for (const auto& p : providers_) {
+            names += (names.empty() ? "/" : ", /") + p->options->name + "/";
+          }
+          return names;
+        }()))));
+    return;
+  }
+  std::string rest =
+      slash == std::string_view::npos ? std::string() : std::string(view.substr(slash + 1));
+  if (HasDotSegment(rest)) {
+    counters_.errors.fetch_add(1, std::memory_order_relaxed);
+    respond(ErrorResponse(provider, 400,
+                          absl::InvalidArgumentError("path must not contain . or .. segments")));
+    return;
+  }
+  if (provider->adapter->IsGenerationRoute(request.method, rest)) {
+    HandleGeneration(*provider, std::move(rest), std::move(request), std::move(respond));
+    return;
+  }
+  if (auto id = provider->adapter->PredictionIdFromPath(request.method, rest)) {
+    HandlePredictionGet(*provider, std::move(*id), std::move(rest), std::move(request),
+                        std::move(respond));
+    return;
+  }
+  PassThrough(*provider, rest, std::move(request), std::move(respond));
+}
+
+http::Response Gateway::Reject(std::string_view target, const absl::Status& error) {
+  const Provider* provider = nullptr;
+  for (const auto& p : providers_) {
+    std::string prefix = "/" + p->options->name + "/";
+    if (target.starts_with(prefix)) provider = p.get();
+  }
+  counters_.errors.fetch_add(1, std::memory_order_relaxed);
+  return ErrorResponse(provider, http::RequestErrorStatus(error), error);
+}
+
+void Gateway::HandleGeneration(const Provider& provider, std::string rest, http::Request request,
+                               http::Respond respond) {
+  auto generation = provider.adapter->ParseGeneration(rest, request.body, request.headers);
+  if (!generation.ok()) {
+    counters_.errors.fetch_add(1, std::memory_order_relaxed);
+    respond(ErrorResponse(&provider, 400, generation.status()));
+    return;
+  }
+  auto directives = ParseClientDirectives(request.headers);
+  if (!directives.ok()) {
+    counters_.errors.fetch_add(1, std::memory_order_relaxed);
+    respond(ErrorResponse(&provider, 400, directives.status()));
+    return;
+  }
+  CachePlan plan = PlanCaching(deps_.options, *provider.options, *generation, *directives);
+  keying::CacheKey key;
+  if (plan.cacheable) key = providers::CacheKeyFor(*generation, plan.cache_namespace);
+
+  // The hot path: a live entry in the memory tier is answered right here,
+  // on the event loop, with the stored bytes shared rather than copied.
+  if (plan.lookup) {
+    base::SystemTime now = deps_.clock.Now();
+    if (cache::CachedResponsePtr hit = deps_.cache.GetFromMemory(key, now);
+        hit && (!plan.max_age || now - hit->created <= *plan.max_age)) {
+      counters_.hits.fetch_add(1, std::memory_order_relaxed);
+      http::Response response;
+      response.status = hit->http_status;
+      response.content_type = hit->content_type;
+      response.shared_body = hit->body;
+      response.headers.reserve(3);
+      response.headers.emplace_back(kStatusHeader, "hit");
+      response.headers.emplace_back(kKeyHeader, key.hex);
+      response.headers.emplace_back("Age", AgeSeconds(now, hit->created));
+      respond(std::move(response));
+      return;
+    }
+  }
+
+  // Join the call in flight for this key, or lead a new one. Requests that
+  // must not share (uncacheable, no-cache) lead a flight nobody can join.
+  static std::atomic<std::uint64_t> solo_counter{0};
+  keying::CacheKey flight_key =
+      plan.lookup ? key : keying::CacheKey{fmt::format("solo:{}", solo_counter.fetch_add(1))};
+  coalesce::InflightRegistry::Ticket ticket = deps_.inflight.JoinOrLead(flight_key);
+
+  // How long this client is held before it gets a pending answer.
+  std::chrono::milliseconds hold = deps_.options.upstream.wait;
+  if (generation->wait.mode == providers::ClientWait::Mode::kWait && generation->wait.max) {
+    hold = std::min<std::chrono::milliseconds>(hold, *generation->wait.max);
+  }
+  const bool cacheable = plan.cacheable;
+  const std::string status_word =
+      !plan.cacheable || !plan.lookup ? "bypass" : (ticket.leader ? "miss" : "coalesced");
+
+  struct Waiter {
+    std::atomic<bool> answered{false};
+    http::Respond respond;
+    base::TimerQueue::Id timer = 0;
+  };
+  auto waiter = std::make_shared<Waiter>();
+  waiter->respond = std::move(respond);
+  const Provider* p = &provider;
+  waiter->timer = deps_.timers.RunAfter(
+      hold, [this, waiter, p, shared = ticket.flight, key, cacheable, status_word] {
+        if (waiter->answered.exchange(true)) return;
+        http::Response response;
+        if (auto pending = shared->LatestPending()) {
+          // Still running: hand over the pending prediction so the client's SDK
+          // polls for it; the flight goes on and stores the result.
+          response.body = p->adapter->PendingBodyForClient(*pending);
+          response.status = 200;
+        } else {
+          response = ErrorResponse(
+              p, 504, absl::DeadlineExceededError("the generation did not finish within the wait"));
+        }
+        response.headers.emplace_back(kStatusHeader, status_word);
+        if (cacheable) response.headers.emplace_back(kKeyHeader, key.hex);
+        waiter->respond(std::move(response));
+      });
+  ticket.flight->OnComplete(
+      [this, waiter, key, cacheable, status_word](const coalesce::FlightResult& result) {
+        if (waiter->answered.exchange(true)) return;
+        deps_.timers.Cancel(waiter->timer);
+        const cache::CachedResponse& r = *result.response;
+        http::Response response;
+        response.status = r.http_status;
+        response.content_type = r.content_type;
+        response.shared_body = r.body;
+        std::string word = status_word;
+        if (result.outcome == coalesce::FlightResult::Outcome::kFailed) {
+          word = "error";
+          counters_.errors.fetch_add(1, std::memory_order_relaxed);
+        } else if (result.from_cache) {
+          word = "hit";
+          counters_.hits.fetch_add(1, std::memory_order_relaxed);
+          response.headers.emplace_back("Age", AgeSeconds(deps_.clock.Now(), r.created));
+        } else if (word == "miss") {
+          counters_.misses.fetch_add(1, std::memory_order_relaxed);
+        } else if (word == "coalesced") {
+          counters_.coalesced.fetch_add(1, std::memory_order_relaxed);
+        } else {
+          counters_.bypass.fetch_add(1, std::memory_order_relaxed);
+        }
+        response.headers.emplace_back(kStatusHeader, word);
+        if (cacheable) response.headers.emplace_back(kKeyHeader, key.hex);
+        waiter->respond(std::move(response));
+      });
+
+  if (!ticket.leader) return;
+  auto flight = std::make_shared<Flight>();
+  flight->provider = &provider;
+  flight->key = flight_key;
+  flight->shared = ticket.flight;
+  flight->plan = std::move(plan);
+  flight->model = generation->model;
+  flight->rest = std::move(rest);
+  flight->query = std::move(request.query);
+  flight->headers = std::move(request.headers);
+  flight->body = std::move(request.body);
+  flight->deadline = Clock::now() + deps_.options.upstream.deadline;
+  flight->next_poll = deps_.options.upstream.poll_initial;
+  StartFlight(std::move(flight));
+}
+
+void Gateway::StartFlight(std::shared_ptr<Flight> flight) {
+  if (!flight->plan.lookup) {
+    CallUpstream(std::move(flight));
+    return;
+  }
+  // The persistent tier may touch the disk: ask it from the blocking pool.
+  deps_.blocking.Post([this, flight = std::move(flight)]() mutable {
+    base::SystemTime now = deps_.clock.Now();
+    cache::CachedResponsePtr entry = deps_.cache.Get(flight->key, now);
+    if (entry && (!flight->plan.max_age || now - entry->created <= *flight->plan.max_age)) {
+      FinishFlight(flight, {.outcome = coalesce::FlightResult::Outcome::kSucceeded,
+                            .response = std::move(entry),
+                            .from_cache = true});
+      return;
+    }
+    CallUpstream(std::move(flight));
+  });
+}
+
+void Gateway::CallUpstream(std::shared_ptr<Flight> flight) {
+  counters_.upstream_creates.fetch_add(1, std::memory_order_relaxed);
+  upstream::UpstreamRequest request = BuildUpstreamRequest(
+      *flight->provider, "POST", flight->rest, flight->query, flight->headers, flight->body);
+  deps_.http.Send(std::move(request),
+                  [this, flight](absl::StatusOr<upstream::UpstreamResponse> answer) {
+                    OnUpstreamAnswer(flight, std::move(answer));
+                  });
+}
+
+void Gateway::OnUpstreamAnswer(std::shared_ptr<Flight> flight,
+                               absl::StatusOr<upstream::UpstreamResponse> answer) {
+  if (!answer.ok()) {
+    spdlog::warn("upstream {} failed: {}", flight->provider->options->name,
+                 std::string(answer.status().message()));
+    FailFlight(flight, answer.status());
+    return;
+  }
+  const Provider& provider = *flight->provider;
+  auto entry = std::make_shared<cache::CachedResponse>();
+  entry->http_status = answer->status;
+  if (auto type = http::FindHeader(answer->headers, "content-type")) {
+    entry->content_type = std::string(*type);
+  }
+  entry->provider = provider.options->name;
+  entry->model = flight->model;
+
+  if (answer->status < 200 || answer->status >= 300) {
+    // The provider's own error, in its own shape: relayed, never cached.
+    entry->body = std::make_shared<const std::string>(std::move(answer->body));
+    FinishFlight(flight, {.outcome = coalesce::FlightResult::Outcome::kFailed,
+                          .response = std::move(entry)});
+    return;
+  }
+  providers::UpstreamState state = provider.adapter->Inspect(answer->status, answer->body);
+  switch (state.phase) {
+    case providers::UpstreamState::Phase::kPending: {
+      if (state.id.empty()) {
+        FailFlight(flight,
+                   absl::UnavailableError("upstream answered a pending prediction without an id"));
+        return;
+      }
+      flight->shared->SetLatestPending(
+          std::make_shared<const std::string>(std::move(answer->body)));
+      if (Clock::now() >= flight->deadline) {
+        FailFlight(flight, absl::DeadlineExceededError(fmt::format(
+                               "prediction {} did not finish within upstream.deadline", state.id)));
+        return;
+      }
+      SchedulePoll(std::move(flight), std::move(state.id));
+      return;
+    }
+    case providers::UpstreamState::Phase::kFailed:
+      // A terminal failed or cancelled prediction: the client sees it as the
+      // provider sent it, and the next identical request tries again.
+      entry->prediction_id = std::move(state.id);
+      entry->body = std::make_shared<const std::string>(std::move(answer->body));
+      FinishFlight(flight, {.outcome = coalesce::FlightResult::Outcome::kFailed,
+                            .response = std::move(entry)});
+      return;
+    case providers::UpstreamState::Phase::kSucceeded:
+      break;
+  }
+  entry->prediction_id = std::move(state.id);
+  entry->body = std::make_shared<const std::string>(std::move(answer->body));
+  entry->created = deps_.clock.Now();
+  entry->expires = entry->created + flight->plan.ttl;
+  cache::CachedResponsePtr stored = std::move(entry);
+  if (flight->plan.store) {
+    // Visible in memory before the flight ends, so a request arriving after
+    // it finds the entry instead of starting a second upstream call; the
+    // persistent copy follows on the blocking pool.
+    if (absl::Status s = deps_.cache.PutMemory(flight->key, stored); !s.ok()) {
+      spdlog::warn("memory tier refused {}: {}", flight->key.hex, std::string(s.message()));
+    }
+    deps_.blocking.Post([this, key = flight->key, stored] {
+      if (absl::Status s = deps_.cache.PutPersistent(key, stored); !s.ok()) {
+        counters_.store_failures.fetch_add(1, std::memory_order_relaxed);
+        spdlog::error("persistent cache write failed for {}: {}", key.hex,
+                      std::string(s.message()));
+      }
+    });
+  }
+  FinishFlight(flight, {.outcome = coalesce::FlightResult::Outcome::kSucceeded,
+                        .response = std::move(stored)});
+}
+
+void Gateway::SchedulePoll(std::shared_ptr<Flight> flight, std::string prediction_id) {
+  std::chrono::milliseconds delay = flight->next_poll;
+  flight->next_poll = std::min(flight->next_poll * 2, deps_.options.upstream.poll_max);
+  deps_.timers.RunAfter(delay, [this, flight = std::move(flight),
+                                id = std::move(prediction_id)]() mutable {
+    counters_.upstream_polls.fetch_add(1, std::memory_order_relaxed);
+    providers::UpstreamState state;
+    state.phase = providers::UpstreamState::Phase::kPending;
+    state.id = id;
+    upstream::UpstreamRequest request =
+        BuildUpstreamRequest(*flight->provider, "GET", flight->provider->adapter->PollPath(state),
+                             "", flight->headers, "");
+    deps_.http.Send(std::move(request),
+                    [this, flight](absl::StatusOr<upstream::UpstreamResponse> answer) {
+                      OnUpstreamAnswer(flight, std::move(answer));
+                    });
+  });
+}
+
+void Gateway::FinishFlight(const std::shared_ptr<Flight>& flight, coalesce::FlightResult result) {
+  deps_.inflight.Complete(flight->key, flight->shared, std::move(result));
+}
+
+void Gateway::FailFlight(const std::shared_ptr<Flight>& flight, const absl::Status& error) {
+  http::Response response = ErrorResponse(flight->provider, http::HttpStatusFor(error), error);
+  auto entry = std::make_shared<cache::CachedResponse>();
+  entry->http_status = response.status;
+  entry->content_type = response.content_type;
+  entry->body = std::make_shared<const std::string>(std::move(response.body));
+  entry->provider = flight->provider->options->name;
+  entry->model = flight->model;
+  FinishFlight(flight,
+               {.outcome = coalesce::FlightResult::Outcome::kFailed, .response = std::move(entry)});
+}
+
+void Gateway::HandlePredictionGet(const Provider& provider, std::string id, std::string rest,
+                                  http::Request request, http::Respond respond) {
+  deps_.blocking.Post([this, &provider, id = std::move(id), rest = std::move(rest),
+                       request = std::move(request), respond = std::move(respond)]() mutable {
+    base::SystemTime now = deps_.clock.Now();
+    if (auto hit = deps_.cache.GetByPrediction(provider.options->name, id, now)) {
+      counters_.hits.fetch_add(1, std::memory_order_relaxed);
+      http::Response response;
+      response.status = 200;
+      response.content_type = hit->content_type;
+      response.shared_body = hit->body;
+      response.headers.emplace_back(kStatusHeader, "hit");
+      response.headers.emplace_back("Age", AgeSeconds(now, hit->created));
+      respond(std::move(response));
+      return;
+    }
+    PassThrough(provider, rest, std::move(request), std::move(respond));
+  });
+}
+
+void Gateway::PassThrough(const Provider& provider, const std::string& rest, http::Request request,
+                          http::Respond respond) {
+  counters_.passthrough.fetch_add(1, std::memory_order_relaxed);
+  upstream::UpstreamRequest upstream_request = BuildUpstreamRequest(
+      provider, request.method, rest, request.query, request.headers, std::move(request.body));
+  deps_.http.Send(
+      std::move(upstream_request), [this, &provider, respond = std::move(respond)](
+                                       absl::StatusOr<upstream::UpstreamResponse> answer) {
+        if (!answer.ok()) {
+          counters_.errors.fetch_add(1, std::memory_order_relaxed);
+          respond(ErrorResponse(&provider, http::HttpStatusFor(answer.status()), answer.status()));
+          return;
+        }
+        counters_.bypass.fetch_add(1, std::memory_order_relaxed);
+        http::Response response;
+        response.status = answer->status;
+        auto type = http::FindHeader(answer->headers, "content-type");
+        response.content_type = type ? std::string(*type) : std::string();
+        for (auto& [name, value] : answer->headers) {
+          if (IsRelayedResponseHeader(name)) response.headers.emplace_back(name, value);
+        }
+        response.headers.emplace_back(kStatusHeader, "bypass");
+        response.body = std::move(answer->body);
+        respond(std::move(response));
+      });
+}
+
+upstream::UpstreamRequest Gateway::BuildUpstreamRequest(const Provider& provider,
+                                                        std::string method, const std::string& rest,
+                                                        const std::string& query,
+                                                        const http::HeaderList& client_headers,
+                                                        std::string body) const {
+  upstream::UpstreamRequest request;
+  request.method = std::move(method);
+  request.url = provider.options->base_url + "/" + rest;
+  if (!query.empty()) request.url += "?" + query;
+  request.headers.reserve(client_headers.size() + 1);
+  for (const auto& [name, value] : client_headers) {
+    if (IsHopOrGatewayHeader(name)) continue;
+    if (provider.credential && base::EqualsIgnoreCase(name, provider.credential->first)) continue;
+    request.headers.emplace_back(name, value);
+  }
+  if (provider.credential) request.headers.push_back(*provider.credential);
+  request.body = std::move(body);
+  request.connect_timeout = deps_.options.upstream.connect_timeout;
+  request.timeout = deps_.options.upstream.request_timeout;
+  request.max_response_bytes = deps_.options.upstream.max_response_bytes;
+  return request;
+}
+
+http::Response Gateway::ErrorResponse(const Provider* provider, int http_status,
+                                      const absl::Status& error) const {
+  static const auto generic = providers::MakeAdapter(providers::ProviderKind::kOpenAI);
+  const providers::ProviderAdapter& adapter = provider ? *provider->adapter : *generic;
+  providers::ClientError client_error{
+      .http_status = http_status,
+      .code = http::ErrorCodeFor(http_status),
+      .type = http_status >= 500 ? "gateway_error" : "invalid_request_error",
+      .message = std::string(error.message()),
+  };
+  http::Response response;
+  response.status = http_status;
+  response.body = adapter.ErrorBody(client_error);
+  response.headers.emplace_back(kStatusHeader, "error");
+  return response;
+}
+
+http::Response Gateway::HealthResponse() const {
+  http::Response response;
+  response.body = R"({"status":"ok"})";
+  return response;
+}
+
+void Gateway::RespondStats(http::Respond respond) const {
+  // Counting the persistent tier reads the disk: not on the event loop.
+  deps_.blocking.Post([this, respond = std::move(respond)] {
+    const auto& c = counters_;
+    auto tiers = deps_.cache.Stats();
+    http::Response response;
+    response.body = fmt::format(
+        R"({{"requests":{},"hits":{},"misses":{},"coalesced":{},"bypass":{},"errors":{},)"
+        R"("upstream_creates":{},"upstream_polls":{},"passthrough":{},"store_failures":{},)"
+        R"("inflight":{},"cache":{{"memory":{{"entries":{},"bytes":{}}},)"
+        R"("persistent":{{"entries":{},"bytes":{}}}}}}})",
+        c.requests.load(), c.hits.load(), c.misses.load(), c.coalesced.load(), c.bypass.load(),
+        c.errors.load(), c.upstream_creates.load(), c.upstream_polls.load(), c.passthrough.load(),
+        c.store_failures.load(), deps_.inflight.InflightCount(), tiers.memory.entries,
+        tiers.memory.bytes, tiers.persistent.entries, tiers.persistent.bytes);
+    respond(std::move(response));
+  });
+}
+
+}  // namespace gencache::pipeline

@@ -1,0 +1,103 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gencache/base/clock.hpp"
+#include "gencache/base/timer_queue.hpp"
+#include "gencache/base/worker_pool.hpp"
+#include "gencache/cache/tiered_cache.hpp"
+#include "gencache/coalesce/inflight_registry.hpp"
+#include "gencache/config/options.hpp"
+#include "gencache/http/message.hpp"
+#include "gencache/providers/provider_adapter.hpp"
+#include "gencache/upstream/http_client.hpp"
+
+namespace gencache::pipeline {
+
+// Counters for the stats endpoint and the demo report. Monotonic.
+struct GatewayCounters {
+  std::atomic<std::uint64_t> requests{0};
+  std::atomic<std::uint64_t> hits{0};
+  std::atomic<std::uint64_t> misses{0};
+  std::atomic<std::uint64_t> coalesced{0};
+  std::atomic<std::uint64_t> bypass{0};
+  std::atomic<std::uint64_t> errors{0};
+  std::atomic<std::uint64_t> upstream_creates{0};  // generation calls made upstream
+  std::atomic<std::uint64_t> upstream_polls{0};
+  std::atomic<std::uint64_t> passthrough{0};
+  std::atomic<std::uint64_t> store_failures{0};
+};
+
+// Everything the pipeline uses, owned by the composition root (app/), which
+// must keep it alive until the gateway and every callback it started are
+// gone: destroy the server first, then the HTTP client and the timers (their
+// callbacks reach the gateway), then the pool (it finishes queued writes).
+struct GatewayDeps {
+  const config::Options& options;
+  cache::TieredCache& cache;
+  coalesce::InflightRegistry& inflight;
+  upstream::HttpClient& http;
+  base::TimerQueue& timers;
+  base::WorkerPool& blocking;  // SQLite and other blocking calls
+  const base::Clock& clock;
+};
+
+// The request pipeline as an http::Handler: routes /NAME/... to its provider,
+// sends generation routes through policy -> exact cache -> coalescing ->
+// upstream (with polling) -> store, and passes every other route through.
+//
+// Threads: Handle runs on an event loop and answers a memory-tier hit before
+// returning; anything slower continues on the blocking pool, the HTTP
+// client's thread or the timer thread, and answers through Respond.
+class Gateway final : public http::Handler {
+ public:
+  explicit Gateway(GatewayDeps deps);
+  ~Gateway() override;
+
+  void Handle(http::Request request, http::Respond respond) override;
+  http::Response Reject(std::string_view target, const absl::Status& error) override;
+
+  const GatewayCounters& counters() const { return counters_; }
+
+  struct Provider;  // a mounted provider: options, adapter, credential
+  struct Flight;    // the work behind one coalesced upstream call
+
+ private:
+  void HandleGeneration(const Provider& provider, std::string rest, http::Request request,
+                        http::Respond respond);
+  void HandlePredictionGet(const Provider& provider, std::string id, std::string rest,
+                           http::Request request, http::Respond respond);
+  void PassThrough(const Provider& provider, const std::string& rest, http::Request request,
+                   http::Respond respond);
+
+  // The leader's side of a flight.
+  void StartFlight(std::shared_ptr<Flight> flight);
+  void CallUpstream(std::shared_ptr<Flight> flight);
+  void OnUpstreamAnswer(std::shared_ptr<Flight> flight,
+                        absl::StatusOr<upstream::UpstreamResponse> answer);
+  void SchedulePoll(std::shared_ptr<Flight> flight, std::string prediction_id);
+  void FinishFlight(const std::shared_ptr<Flight>& flight, coalesce::FlightResult result);
+  void FailFlight(const std::shared_ptr<Flight>& flight, const absl::Status& error);
+
+  upstream::UpstreamRequest BuildUpstreamRequest(const Provider& provider, std::string method,
+                                                 const std::string& rest, const std::string& query,
+                                                 const http::HeaderList& client_headers,
+                                                 std::string body) const;
+  // An error in the provider SDK's shape (a generic OpenAI-style shape when
+  // no provider is known).
+  http::Response ErrorResponse(const Provider* provider, int http_status,
+                               const absl::Status& error) const;
+  http::Response HealthResponse() const;
+  void RespondStats(http::Respond respond) const;
+
+  GatewayDeps deps_;
+  std::vector<std::unique_ptr<Provider>> providers_;
+  mutable GatewayCounters counters_;
+};
+
+}  // namespace gencache::pipeline
