@@ -55,6 +55,7 @@ absl::StatusOr<std::unique_ptr<GatewayApp>> GatewayApp::Start(config::Options op
   auto parts = std::make_unique<Parts>();
   parts->options = std::move(options);
   const config::Options& o = parts->options;
+  spdlog::set_level(spdlog::level::from_str(o.log_level));
 
   std::error_code ec;
   std::filesystem::create_directories(o.data_dir, ec);

@@ -13,6 +13,9 @@ namespace gencache::keying {
 // them; numbers normalised so that 1, 1.0, 1e0 and 10e-1 are all "1" (any
 // number with an exact integer value in the int64/uint64 range prints as that
 // integer; other numbers print in the shortest form that round-trips).
+// Idempotent: canonicalising the result again (parsed with keying::ParseJson)
+// gives the same text.
+// docs/canonical-form.md is the full specification.
 std::string CanonicalJson(const boost::json::value& value);
 
 // What identifies one generation. `params` holds every output-affecting
@@ -22,7 +25,12 @@ struct KeyMaterial {
   std::string_view route;          // the route class, e.g. "predictions"
   std::string_view model;          // model name or version id
   std::string_view cache_namespace;
+  // The params as a JSON value, canonicalised here. When null,
+  // `canonical_params` is used verbatim instead.
   const boost::json::value* params = nullptr;
+  // REQUIRES (when `params` is null): text produced by CanonicalJson, such as
+  // providers::GenerationRequest::canonical_params.
+  std::string_view canonical_params;
 };
 
 // The versioned canonical form hashed into the key:

@@ -318,6 +318,12 @@ void Gateway::CallUpstream(std::shared_ptr<Flight> flight) {
   counters_.upstream_creates.fetch_add(1, std::memory_order_relaxed);
   upstream::UpstreamRequest request = BuildUpstreamRequest(
       *flight->provider, "POST", flight->rest, flight->query, flight->headers, flight->body);
+  // The gateway does the waiting for every client of the flight, each with
+  // its own bound; an upstream holding the create answer for one client's
+  // Prefer: wait would leave the others without a pending answer to hand
+  // over. So the create returns at once and the flight polls.
+  std::erase_if(request.headers,
+                [](const auto& header) { return base::EqualsIgnoreCase(header.first, "prefer"); });
   deps_.http.Send(std::move(request),
                   [this, flight](absl::StatusOr<upstream::UpstreamResponse> answer) {
                     OnUpstreamAnswer(flight, std::move(answer));

@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "gencache/http/message.hpp"
+#include "gencache/keying/cache_key.hpp"
 
 namespace gencache::providers {
 
@@ -45,6 +46,10 @@ struct GenerationRequest {
   // model excluded. Hashed with the namespace into the cache key.
   std::string canonical_params;
   ClientWait wait;
+  // The answer will be server-sent events (OpenAI `stream: true`), not one
+  // JSON body: the pipeline must neither cache nor coalesce it. `stream` is
+  // not part of the key, so this flag is the only place it shows.
+  bool event_stream = false;
 };
 
 // The state of a prediction as read from an upstream response body.
@@ -105,5 +110,10 @@ class ProviderAdapter {
 };
 
 std::unique_ptr<ProviderAdapter> MakeAdapter(ProviderKind kind);
+
+// The exact-cache key of `request` in `cache_namespace` (keying::ComputeCacheKey
+// over kind, route, namespace, model and canonical_params).
+// REQUIRES: cache_namespace contains no LF.
+keying::CacheKey CacheKeyFor(const GenerationRequest& request, std::string_view cache_namespace);
 
 }  // namespace gencache::providers

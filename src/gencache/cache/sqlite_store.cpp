@@ -1,0 +1,320 @@
+#include "gencache/cache/sqlite_store.hpp"
+
+#include <spdlog/spdlog.h>
+#include <sqlite3.h>
+
+#include <array>
+#include <utility>
+
+#include "fmt/format.h"
+#include "gencache/base/check.hpp"
+
+namespace gencache::cache {
+namespace {
+
+// kMigrations[v] takes a file from schema version v to v + 1.
+constexpr std::array<const char*, SqliteStore::kSchemaVersion> kMigrations = {
+    R"sql(
+      CREATE TABLE entries (
+        key           TEXT PRIMARY KEY,
+        provider      TEXT NOT NULL,
+        model         TEXT NOT NULL,
+        prediction_id TEXT NOT NULL,
+        http_status   INTEGER NOT NULL,
+        content_type  TEXT NOT NULL,
+        body          BLOB NOT NULL,
+        created_ms    INTEGER NOT NULL,
+        expires_ms    INTEGER NOT NULL
+      );
+      CREATE INDEX entries_by_prediction ON entries (provider, prediction_id);
+      CREATE INDEX entries_by_expiry ON entries (expires_ms);
+    )sql",
+};
+
+constexpr char kColumns[] =
+    "provider, model, prediction_id, http_status, content_type, body, created_ms, expires_ms";
+
+std::int64_t ToMillis(base::SystemTime t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+base::SystemTime FromMillis(std::int64_t ms) {
+  return base::SystemTime{
+      std::chrono::duration_cast<base::SystemTime::duration>(std::chrono::milliseconds{ms})};
+}
+
+absl::Status SqliteError(sqlite3* db, int rc, std::string_view path, std::string_view what) {
+  std::string message = fmt::format("sqlite cache '{}': {}: {}", path, what,
+                                    db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  switch (rc & 0xff) {
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return absl::DataLossError(std::move(message));
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_CANTOPEN:
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+      return absl::UnavailableError(std::move(message));
+    default:
+      return absl::InternalError(std::move(message));
+  }
+}
+
+absl::Status Exec(sqlite3* db, const char* sql, std::string_view path, std::string_view what) {
+  const int rc = sqlite3_exec(db, sql, nullptr, nullptr, nullptr);
+  return rc == SQLITE_OK ? absl::OkStatus() : SqliteError(db, rc, path, what);
+}
+
+absl::StatusOr<int> UserVersion(sqlite3* db, std::string_view path) {
+  sqlite3_stmt* stmt = nullptr;
+  int rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, nullptr);
+  if (rc != SQLITE_OK) return SqliteError(db, rc, path, "reading the schema version");
+  rc = sqlite3_step(stmt);
+  const int version = rc == SQLITE_ROW ? sqlite3_column_int(stmt, 0) : 0;
+  sqlite3_finalize(stmt);
+  if (rc != SQLITE_ROW) return SqliteError(db, rc, path, "reading the schema version");
+  return version;
+}
+
+// Each step runs in its own write transaction and re-reads the version inside
+// it, so two processes opening a fresh file at once migrate it once.
+absl::Status Migrate(sqlite3* db, std::string_view path) {
+  for (;;) {
+    if (absl::Status s = Exec(db, "BEGIN IMMEDIATE", path, "starting the migration"); !s.ok()) {
+      return s;
+    }
+    absl::StatusOr<int> version = UserVersion(db, path);
+    absl::Status status;
+    bool done = false;
+    if (!version.ok()) {
+      status = version.status();
+    } else if (*version > SqliteStore::kSchemaVersion) {
+      status = absl::FailedPreconditionError(fmt::format(
+          "sqlite cache '{}': schema version {} is newer than this gencache supports ({})", path,
+          *version, SqliteStore::kSchemaVersion));
+    } else if (*version == SqliteStore::kSchemaVersion) {
+      done = true;
+    } else {
+      const std::string step = fmt::format("migrating to schema version {}", *version + 1);
+      status = Exec(db, kMigrations[static_cast<std::size_t>(*version)], path, step);
+      if (status.ok()) {
+        const std::string bump = fmt::format("PRAGMA user_version = {}", *version + 1);
+        status = Exec(db, bump.c_str(), path, step);
+      }
+    }
+    if (!status.ok()) {
+      sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+      return status;
+    }
+    if (absl::Status s = Exec(db, "COMMIT", path, "committing the migration"); !s.ok()) return s;
+    if (done) return absl::OkStatus();
+  }
+}
+
+// Resets the statement and drops its bindings when a call is done with it, so
+// bound views never outlive the call and read locks are released.
+class ScopedReset {
+ public:
+  explicit ScopedReset(sqlite3_stmt* stmt) : stmt_(stmt) {}
+  ~ScopedReset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+  ScopedReset(const ScopedReset&) = delete;
+  ScopedReset& operator=(const ScopedReset&) = delete;
+
+ private:
+  sqlite3_stmt* stmt_;
+};
+
+// SQLITE_STATIC: the bound bytes outlive the statement's use (see ScopedReset).
+int BindText(sqlite3_stmt* stmt, int index, std::string_view text) {
+  return sqlite3_bind_text64(stmt, index, text.data(), text.size(), SQLITE_STATIC, SQLITE_UTF8);
+}
+
+std::string ColumnText(sqlite3_stmt* stmt, int column) {
+  const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, column));
+  return text == nullptr
+             ? std::string()
+             : std::string(text, static_cast<std::size_t>(sqlite3_column_bytes(stmt, column)));
+}
+
+}  // namespace
+
+void SqliteStore::DbCloser::operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+
+void SqliteStore::StatementFinalizer::operator()(sqlite3_stmt* stmt) const {
+  sqlite3_finalize(stmt);
+}
+
+absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(std::string path, Options options) {
+  sqlite3* raw = nullptr;
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  Db db(raw);  // sqlite3_open_v2 may allocate a handle even when it fails
+  if (rc != SQLITE_OK) return SqliteError(db.get(), rc, path, "cannot open");
+
+  sqlite3_busy_timeout(db.get(), static_cast<int>(options.busy_timeout.count()));
+  // The first statement reads the header: a file that is not a database fails
+  // here with SQLITE_NOTADB.
+  if (absl::Status s = Exec(db.get(), "PRAGMA journal_mode = WAL", path, "enabling WAL"); !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = Exec(db.get(), "PRAGMA synchronous = NORMAL", path, "setting synchronous");
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = Migrate(db.get(), path); !s.ok()) return s;
+
+  std::unique_ptr<SqliteStore> store(new SqliteStore(std::move(path), std::move(db)));
+  if (absl::Status s = store->Prepare(); !s.ok()) return s;
+  return store;
+}
+
+SqliteStore::SqliteStore(std::string path, Db db) : path_(std::move(path)), db_(std::move(db)) {}
+
+SqliteStore::~SqliteStore() = default;
+
+absl::Status SqliteStore::Prepare() {
+  absl::MutexLock lock(&mu_);
+  const auto prepare = [this](Statement& out, const std::string& sql)
+                           ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
+    sqlite3_stmt* stmt = nullptr;
+    const int rc =
+        sqlite3_prepare_v3(db_.get(), sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+    out.reset(stmt);
+    return rc == SQLITE_OK ? absl::OkStatus()
+                           : SqliteError(db_.get(), rc, path_, "preparing statements");
+  };
+  for (auto [out, sql] : {
+           std::pair{&get_, fmt::format("SELECT {} FROM entries WHERE key = ?1 AND expires_ms > ?2",
+                                        kColumns)},
+           std::pair{&get_by_prediction_,
+                     fmt::format("SELECT {} FROM entries WHERE provider = ?1 AND prediction_id = ?2"
+                                 " AND expires_ms > ?3 ORDER BY created_ms DESC LIMIT 1",
+                                 kColumns)},
+           std::pair{&put_, fmt::format("INSERT INTO entries (key, {}) VALUES "
+                                        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+                                        "ON CONFLICT (key) DO UPDATE SET provider = ?2, "
+                                        "model = ?3, prediction_id = ?4, http_status = ?5, "
+                                        "content_type = ?6, body = ?7, created_ms = ?8, "
+                                        "expires_ms = ?9",
+                                        kColumns)},
+           std::pair{&erase_, std::string("DELETE FROM entries WHERE key = ?1")},
+           std::pair{&evict_, std::string("DELETE FROM entries WHERE expires_ms <= ?1")},
+           std::pair{&stats_,
+                     std::string("SELECT COUNT(*), COALESCE(SUM(LENGTH(body)), 0) FROM entries")},
+       }) {
+    if (absl::Status s = prepare(*out, sql); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+CachedResponsePtr SqliteStore::QueryOne(sqlite3_stmt* stmt, std::string_view what) const {
+  const int rc = sqlite3_step(stmt);
+  if (rc == SQLITE_DONE) return nullptr;
+  if (rc != SQLITE_ROW) {
+    spdlog::warn("{} (reported as a cache miss)",
+                 SqliteError(db_.get(), rc, path_, what).ToString());
+    return nullptr;
+  }
+  auto response = std::make_shared<CachedResponse>();
+  response->provider = ColumnText(stmt, 0);
+  response->model = ColumnText(stmt, 1);
+  response->prediction_id = ColumnText(stmt, 2);
+  response->http_status = sqlite3_column_int(stmt, 3);
+  response->content_type = ColumnText(stmt, 4);
+  const void* body = sqlite3_column_blob(stmt, 5);  // NULL for an empty blob
+  response->body = std::make_shared<const std::string>(
+      body == nullptr ? std::string()
+                      : std::string(static_cast<const char*>(body),
+                                    static_cast<std::size_t>(sqlite3_column_bytes(stmt, 5))));
+  response->created = FromMillis(sqlite3_column_int64(stmt, 6));
+  response->expires = FromMillis(sqlite3_column_int64(stmt, 7));
+  return response;
+}
+
+CachedResponsePtr SqliteStore::Get(const keying::CacheKey& key, base::SystemTime now) {
+  absl::MutexLock lock(&mu_);
+  sqlite3_stmt* stmt = get_.get();
+  ScopedReset reset(stmt);
+  BindText(stmt, 1, key.hex);
+  sqlite3_bind_int64(stmt, 2, ToMillis(now));
+  return QueryOne(stmt, "get");
+}
+
+absl::Status SqliteStore::Put(const keying::CacheKey& key, CachedResponsePtr value) {
+  GENCACHE_CHECK(value != nullptr);
+  absl::MutexLock lock(&mu_);
+  sqlite3_stmt* stmt = put_.get();
+  ScopedReset reset(stmt);
+  BindText(stmt, 1, key.hex);
+  BindText(stmt, 2, value->provider);
+  BindText(stmt, 3, value->model);
+  BindText(stmt, 4, value->prediction_id);
+  sqlite3_bind_int(stmt, 5, value->http_status);
+  BindText(stmt, 6, value->content_type);
+  if (value->body != nullptr) {
+    sqlite3_bind_blob64(stmt, 7, value->body->data(), value->body->size(), SQLITE_STATIC);
+  } else {
+    sqlite3_bind_zeroblob(stmt, 7, 0);
+  }
+  sqlite3_bind_int64(stmt, 8, ToMillis(value->created));
+  sqlite3_bind_int64(stmt, 9, ToMillis(value->expires));
+  const int rc = sqlite3_step(stmt);
+  return rc == SQLITE_DONE ? absl::OkStatus() : SqliteError(db_.get(), rc, path_, "put");
+}
+
+absl::Status SqliteStore::Erase(const keying::CacheKey& key) {
+  absl::MutexLock lock(&mu_);
+  sqlite3_stmt* stmt = erase_.get();
+  ScopedReset reset(stmt);
+  BindText(stmt, 1, key.hex);
+  const int rc = sqlite3_step(stmt);
+  return rc == SQLITE_DONE ? absl::OkStatus() : SqliteError(db_.get(), rc, path_, "erase");
+}
+
+CachedResponsePtr SqliteStore::GetByPrediction(std::string_view provider,
+                                               std::string_view prediction_id,
+                                               base::SystemTime now) {
+  if (prediction_id.empty()) return nullptr;
+  absl::MutexLock lock(&mu_);
+  sqlite3_stmt* stmt = get_by_prediction_.get();
+  ScopedReset reset(stmt);
+  BindText(stmt, 1, provider);
+  BindText(stmt, 2, prediction_id);
+  sqlite3_bind_int64(stmt, 3, ToMillis(now));
+  return QueryOne(stmt, "get by prediction");
+}
+
+std::uint64_t SqliteStore::EvictExpired(base::SystemTime now) {
+  absl::MutexLock lock(&mu_);
+  sqlite3_stmt* stmt = evict_.get();
+  ScopedReset reset(stmt);
+  sqlite3_bind_int64(stmt, 1, ToMillis(now));
+  const int rc = sqlite3_step(stmt);
+  if (rc != SQLITE_DONE) {
+    spdlog::warn("{}", SqliteError(db_.get(), rc, path_, "evicting expired entries").ToString());
+    return 0;
+  }
+  return static_cast<std::uint64_t>(sqlite3_changes64(db_.get()));
+}
+
+CacheStats SqliteStore::Stats() const {
+  absl::MutexLock lock(&mu_);
+  sqlite3_stmt* stmt = stats_.get();
+  ScopedReset reset(stmt);
+  const int rc = sqlite3_step(stmt);
+  if (rc != SQLITE_ROW) {
+    spdlog::warn("{}", SqliteError(db_.get(), rc, path_, "stats").ToString());
+    return {};
+  }
+  return CacheStats{.entries = static_cast<std::uint64_t>(sqlite3_column_int64(stmt, 0)),
+                    .bytes = static_cast<std::uint64_t>(sqlite3_column_int64(stmt, 1))};
+}
+
+}  // namespace gencache::cache
