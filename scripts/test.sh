@@ -32,7 +32,7 @@ ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --preset asan
 
 step "fuzzing (${fuzz_seconds}s per target)"
 cmake --preset fuzz >/dev/null
-cmake --build --preset fuzz -j "$jobs"
+cmake --build --preset fuzz -j "$jobs" --target fuzzers
 for fuzzer in build/fuzz/fuzz/fuzz_*; do
   [[ -x $fuzzer ]] || continue
   name=$(basename "$fuzzer")

@@ -374,3 +374,60 @@ TEST_F(GatewayTest, SlowClientTimesOut) {
 
 }  // namespace
 }  // namespace gencache
+
+namespace gencache {
+namespace {
+
+// An upstream whose first poll fails with 503: the gateway must keep polling.
+class FlakyPollUpstream : public http::Handler {
+ public:
+  void Handle(http::Request request, http::Respond respond) override {
+    http::Response response;
+    if (request.method == "POST") {
+      ++creates;
+      response.status = 201;
+      response.body = R"({"id":"p1","status":"starting","output":null})";
+    } else if (polls.fetch_add(1) == 0) {
+      response.status = 503;
+      response.body = R"({"detail":"try later"})";
+    } else {
+      response.body = R"({"id":"p1","status":"succeeded","output":["http://x/y.png"]})";
+    }
+    respond(std::move(response));
+  }
+  http::Response Reject(std::string_view, const absl::Status&) override { return {}; }
+  std::atomic<int> creates{0};
+  std::atomic<int> polls{0};
+};
+
+TEST(GatewayPolling, TransientPollFailureIsRetried) {
+  FlakyPollUpstream upstream;
+  auto server = http::Server::Start({.port = 0, .threads = 1}, upstream);
+  ASSERT_TRUE(server.ok());
+  auto dir = std::filesystem::temp_directory_path() / fmt::format("gencache-flaky-{}", ::getpid());
+  auto options = config::ParseConfig(fmt::format(R"(
+listen: 127.0.0.1:0
+data_dir: {}
+log_level: error
+upstream: {{poll_initial: 10ms, poll_max: 20ms}}
+providers:
+  r: {{kind: replicate, base_url: http://127.0.0.1:{}/v1}}
+)",
+                                                 dir.string(), (*server)->port()));
+  ASSERT_TRUE(options.ok()) << options.status();
+  auto app = app::GatewayApp::Start(*options);
+  ASSERT_TRUE(app.ok()) << app.status();
+  std::string r = testing::RoundTrip((*app)->port(),
+                                     Post("/r/predictions", R"({"version":"v","input":{"seed":1}})",
+                                          "Authorization: Bearer k\r\n"));
+  EXPECT_EQ(StatusOf(r), 200) << r;
+  EXPECT_NE(BodyOf(r).find("succeeded"), std::string::npos) << r;
+  EXPECT_EQ(upstream.creates.load(), 1);
+  EXPECT_EQ(upstream.polls.load(), 2);
+  app->reset();
+  (*server)->Stop();
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace gencache

@@ -86,6 +86,8 @@ struct Gateway::Flight {
   std::string body;
   Clock::time_point deadline;
   std::chrono::milliseconds next_poll{0};
+  // The prediction being polled, once the create answered pending.
+  std::string polling_id;
 };
 
 Gateway::Gateway(GatewayDeps deps) : deps_(deps) {
@@ -332,6 +334,19 @@ void Gateway::CallUpstream(std::shared_ptr<Flight> flight) {
 
 void Gateway::OnUpstreamAnswer(std::shared_ptr<Flight> flight,
                                absl::StatusOr<upstream::UpstreamResponse> answer) {
+  // A poll that fails in transit or with a server-side status says nothing
+  // about the prediction, which the provider is still running (and may
+  // charge for): keep polling until the deadline rather than drop it.
+  const bool transient = !answer.ok() || answer->status == 429 || answer->status >= 500;
+  if (!flight->polling_id.empty() && transient && Clock::now() < flight->deadline) {
+    spdlog::warn("poll of {} prediction {} failed ({}); retrying", flight->provider->options->name,
+                 flight->polling_id,
+                 answer.ok() ? fmt::format("HTTP {}", answer->status)
+                             : std::string(answer.status().message()));
+    std::string id = flight->polling_id;
+    SchedulePoll(std::move(flight), std::move(id));
+    return;
+  }
   if (!answer.ok()) {
     spdlog::warn("upstream {} failed: {}", flight->provider->options->name,
                  std::string(answer.status().message()));
@@ -408,22 +423,23 @@ void Gateway::OnUpstreamAnswer(std::shared_ptr<Flight> flight,
 }
 
 void Gateway::SchedulePoll(std::shared_ptr<Flight> flight, std::string prediction_id) {
+  flight->polling_id = prediction_id;
   std::chrono::milliseconds delay = flight->next_poll;
   flight->next_poll = std::min(flight->next_poll * 2, deps_.options.upstream.poll_max);
-  deps_.timers.RunAfter(delay, [this, flight = std::move(flight),
-                                id = std::move(prediction_id)]() mutable {
-    counters_.upstream_polls.fetch_add(1, std::memory_order_relaxed);
-    providers::UpstreamState state;
-    state.phase = providers::UpstreamState::Phase::kPending;
-    state.id = id;
-    upstream::UpstreamRequest request =
-        BuildUpstreamRequest(*flight->provider, "GET", flight->provider->adapter->PollPath(state),
-                             "", flight->headers, "");
-    deps_.http.Send(std::move(request),
-                    [this, flight](absl::StatusOr<upstream::UpstreamResponse> answer) {
-                      OnUpstreamAnswer(flight, std::move(answer));
-                    });
-  });
+  deps_.timers.RunAfter(
+      delay, [this, flight = std::move(flight), id = std::move(prediction_id)]() mutable {
+        counters_.upstream_polls.fetch_add(1, std::memory_order_relaxed);
+        providers::UpstreamState state;
+        state.phase = providers::UpstreamState::Phase::kPending;
+        state.id = id;
+        upstream::UpstreamRequest request = BuildUpstreamRequest(
+            *flight->provider, "GET", flight->provider->adapter->PollPath(state), "",
+            flight->headers, "");
+        deps_.http.Send(std::move(request),
+                        [this, flight](absl::StatusOr<upstream::UpstreamResponse> answer) {
+                          OnUpstreamAnswer(flight, std::move(answer));
+                        });
+      });
 }
 
 void Gateway::FinishFlight(const std::shared_ptr<Flight>& flight, coalesce::FlightResult result) {
