@@ -125,10 +125,11 @@ TEST(CanonicalJsonTest, IsIdempotent) {
 
 TEST(CanonicalFormTest, HasTheDocumentedLayout) {
   json::value params = json::parse(R"({"input":{"seed":1,"prompt":"x"}})");
-  KeyMaterial material = MaterialOf({.kind = "replicate",
-                                     .route = "predictions",
-                                     .model = "owner/name",
-                                     .cache_namespace = "team-a"});
+  const Material fields{.kind = "replicate",
+                        .route = "predictions",
+                        .model = "owner/name",
+                        .cache_namespace = "team-a"};
+  KeyMaterial material = MaterialOf(fields);  // views into `fields`
   material.params = &params;
   EXPECT_EQ(CanonicalForm(material),
             "gencache-key-v1\nreplicate\npredictions\nteam-a\nowner/name\n"
@@ -137,7 +138,8 @@ TEST(CanonicalFormTest, HasTheDocumentedLayout) {
 
 TEST(CanonicalFormTest, PreCanonicalParamsGiveTheSameKey) {
   json::value params = json::parse(R"({"input":{"seed":1.0,"prompt":"x"}})");
-  KeyMaterial from_value = MaterialOf(Material{});
+  const Material fields;
+  KeyMaterial from_value = MaterialOf(fields);  // views into `fields`
   from_value.params = &params;
   std::string canonical = CanonicalJson(params);
   KeyMaterial from_text = from_value;
