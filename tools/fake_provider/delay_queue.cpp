@@ -8,17 +8,26 @@ namespace gencache::fake_provider {
 
 DelayQueue::DelayQueue() : thread_([this] { Loop(); }) {}
 
-DelayQueue::~DelayQueue() {
+DelayQueue::~DelayQueue() { Stop(); }
+
+void DelayQueue::Stop() {
+  absl::MutexLock join_lock(&join_mu_);
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
   }
-  thread_.join();
+  if (thread_.joinable()) thread_.join();
 }
 
 void DelayQueue::RunAt(SteadyTime due, Task task) {
-  absl::MutexLock lock(&mu_);
-  queue_.push(Entry{due, next_sequence_++, std::move(task)});
+  {
+    absl::MutexLock lock(&mu_);
+    if (!stopped_) {
+      queue_.push(Entry{due, next_sequence_++, std::move(task)});
+      return;
+    }
+  }
+  task();
 }
 
 std::size_t DelayQueue::pending() const {
@@ -30,12 +39,14 @@ void DelayQueue::Loop() {
   absl::MutexLock lock(&mu_);
   for (;;) {
     if (queue_.empty()) {
-      if (stopping_) return;
+      if (stopping_) {
+        stopped_ = true;
+        return;
+      }
       // Woken by RunAt or the destructor through the condition.
       mu_.Await(absl::Condition(
-          +[](DelayQueue* self) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-            return self->stopping_ || !self->queue_.empty();
-          },
+          +[](DelayQueue* self)
+               ABSL_NO_THREAD_SAFETY_ANALYSIS { return self->stopping_ || !self->queue_.empty(); },
           this));
       continue;
     }

@@ -17,9 +17,10 @@ namespace gencache::fake_provider {
 // event loop) per request.
 //
 // Tasks run one after another on the timer thread and must be short (build a
-// response and hand it to `respond`). Thread-safe. The destructor runs every
-// task still queued, immediately and in due order, so each held request still
-// gets its one answer, and then joins the thread.
+// response and hand it to `respond`). Thread-safe. Stop (also called by the
+// destructor) runs every task still queued, immediately and in due order, so
+// each held request still gets its one answer, and joins the thread; a task
+// queued after Stop runs at once on the caller's thread.
 class DelayQueue {
  public:
   using Task = std::function<void()>;
@@ -34,6 +35,9 @@ class DelayQueue {
   void RunAfter(std::chrono::nanoseconds delay, Task task) {
     RunAt(std::chrono::steady_clock::now() + delay, std::move(task));
   }
+
+  // Idempotent; blocks until every queued task has run.
+  void Stop();
 
   // Tasks queued and not yet run.
   std::size_t pending() const;
@@ -56,6 +60,8 @@ class DelayQueue {
   std::priority_queue<Entry, std::vector<Entry>, Later> queue_ ABSL_GUARDED_BY(mu_);
   std::uint64_t next_sequence_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Mutex join_mu_;  // serialises concurrent Stop calls
   std::thread thread_;
 };
 

@@ -66,5 +66,16 @@ TEST(DelayQueueTest, DestructorRunsEveryPendingTask) {
   EXPECT_EQ(ran.load(), 50);
 }
 
+TEST(DelayQueueTest, StopRunsPendingTasksAndLaterTasksRunInline) {
+  DelayQueue queue;
+  std::atomic<int> ran{0};
+  queue.RunAfter(1h, [&] { ++ran; });
+  queue.Stop();
+  EXPECT_EQ(ran.load(), 1);
+  queue.RunAfter(1h, [&] { ++ran; });
+  EXPECT_EQ(ran.load(), 2);
+  queue.Stop();
+}
+
 }  // namespace
 }  // namespace gencache::fake_provider

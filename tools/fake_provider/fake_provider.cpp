@@ -63,13 +63,11 @@ std::string Iso8601(base::SystemTime t) {
   const auto as_time_t = static_cast<std::time_t>(secs);
   std::tm tm{};
   gmtime_r(&as_time_t, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
 }
 
-double Seconds(base::SystemTime::duration d) {
-  return std::chrono::duration<double>(d).count();
-}
+double Seconds(base::SystemTime::duration d) { return std::chrono::duration<double>(d).count(); }
 
 bool ConsumePrefix(std::string_view& s, std::string_view prefix) {
   if (s.substr(0, prefix.size()) != prefix) return false;
@@ -136,8 +134,9 @@ http::Response ProviderError(Provider provider, int status, std::string_view mes
       if (status == 429) code = "rate_limit_exceeded";
       return JsonResponse(
           status,
-          json::object{{"error",
-                        {{"message", message}, {"type", type}, {"param", nullptr}, {"code", code}}}});
+          json::object{
+              {"error",
+               {{"message", message}, {"type", type}, {"param", nullptr}, {"code", code}}}});
     }
   }
   return JsonResponse(status, json::object{{"error", message}});
@@ -233,11 +232,10 @@ double PriceUsd(std::string_view model) {
     std::string_view model;
     double usd;
   };
-  static constexpr Price kPrices[] = {
-      {"truefusion-edge", 0.01},     {"truefusion", 0.02},
-      {"truefusion-pro", 0.04},      {"truefusion-2.0", 0.06},
-      {"truefusion-ultra", 0.08},    {"beatfusion-2.0", 0.75},
-      {"truefusion-video-pro", 1.50}};
+  static constexpr Price kPrices[] = {{"truefusion-edge", 0.01},     {"truefusion", 0.02},
+                                      {"truefusion-pro", 0.04},      {"truefusion-2.0", 0.06},
+                                      {"truefusion-ultra", 0.08},    {"beatfusion-2.0", 0.75},
+                                      {"truefusion-video-pro", 1.50}};
   for (const Price& p : kPrices) {
     if (p.model == model) return p.usd;
   }
@@ -260,9 +258,21 @@ std::string_view StatusName(Provider provider, int phase) {
   // phase: 0 starting, 1 processing, 2 succeeded, 3 failed, 4 canceled
   static constexpr std::string_view kSkytells[] = {"pending", "processing", "succeeded", "failed",
                                                    "cancelled"};
-  static constexpr std::string_view kReplicate[] = {"starting", "processing", "succeeded",
-                                                    "failed", "canceled"};
+  static constexpr std::string_view kReplicate[] = {"starting", "processing", "succeeded", "failed",
+                                                    "canceled"};
   return provider == Provider::kSkytells ? kSkytells[phase] : kReplicate[phase];
+}
+
+// An error in the shape of the provider the target belongs to.
+http::Response TargetError(std::string_view target, int status, const std::string& message) {
+  std::string_view path = target;
+  if (ConsumePrefix(path, "/skytells/v1"))
+    return ProviderError(Provider::kSkytells, status, message);
+  if (ConsumePrefix(path, "/replicate/v1")) {
+    return ProviderError(Provider::kReplicate, status, message);
+  }
+  if (ConsumePrefix(path, "/openai/v1")) return ProviderError(Provider::kOpenAi, status, message);
+  return JsonResponse(status, json::object{{"error", message}});
 }
 
 }  // namespace
@@ -295,36 +305,42 @@ void FakeProvider::SetPublicPort(std::uint16_t port) {
   public_port_ = port;
 }
 
+void FakeProvider::Drain() {
+  {
+    absl::MutexLock lock(&mu_);
+    draining_ = true;
+  }
+  ReleaseHung();
+  delays_.Stop();
+}
+
 FakeStats FakeProvider::stats() const {
   absl::ReaderMutexLock lock(&mu_);
   return stats_;
 }
 
 http::Response FakeProvider::Reject(std::string_view target, const absl::Status& error) {
-  const int status = http::RequestErrorStatus(error);
-  const std::string message(error.message());
-  std::string_view path = target;
-  if (ConsumePrefix(path, "/skytells/v1")) return ProviderError(Provider::kSkytells, status, message);
-  if (ConsumePrefix(path, "/replicate/v1")) {
-    return ProviderError(Provider::kReplicate, status, message);
-  }
-  if (ConsumePrefix(path, "/openai/v1")) return ProviderError(Provider::kOpenAi, status, message);
-  return JsonResponse(status, json::object{{"error", message}});
+  return TargetError(target, http::RequestErrorStatus(error), std::string(error.message()));
 }
 
 void FakeProvider::Handle(http::Request request, http::Respond respond) {
+  bool draining = false;
+  {
+    absl::MutexLock lock(&mu_);
+    draining = draining_;
+  }
+  if (draining) {
+    return respond(TargetError(request.path, 503, "The fake provider is stopping"));
+  }
   std::string_view path = request.path;
   if (ConsumePrefix(path, "/skytells/v1")) return HandleSkytells(path, request, respond);
   if (ConsumePrefix(path, "/replicate/v1")) return HandleReplicate(path, request, respond);
   if (ConsumePrefix(path, "/openai/v1")) return HandleOpenAi(path, request, respond);
   if (ConsumePrefix(path, "/files")) return HandleFile(path, request, respond);
   if (ConsumePrefix(path, "/_fake")) return HandleControl(path, request, respond);
-  respond(JsonResponse(404, json::object{{"error", fmt::format("no route for {} {}",
-                                                               request.method, request.path)}}));
+  respond(JsonResponse(404, json::object{{"error", fmt::format("no route for {} {}", request.method,
+                                                               request.path)}}));
 }
-
-// ---------------------------------------------------------------------------
-// Skytells
 
 void FakeProvider::HandleSkytells(std::string_view rest, http::Request& request,
                                   http::Respond& respond) {
@@ -382,9 +398,9 @@ void FakeProvider::HandleSkytells(std::string_view rest, http::Request& request,
   }
   if (method == "GET" && parts.size() == 1 && parts[0] == "models") {
     json::array models;
-    for (std::string_view name : {"truefusion-edge", "truefusion", "truefusion-pro",
-                                  "truefusion-2.0", "truefusion-ultra", "beatfusion-2.0",
-                                  "truefusion-video-pro"}) {
+    for (std::string_view name :
+         {"truefusion-edge", "truefusion", "truefusion-pro", "truefusion-2.0", "truefusion-ultra",
+          "beatfusion-2.0", "truefusion-video-pro"}) {
       models.push_back(json::object{
           {"name", name},
           {"description", fmt::format("{} (fake provider)", name)},
@@ -399,9 +415,6 @@ void FakeProvider::HandleSkytells(std::string_view rest, http::Request& request,
   respond(ProviderError(kP, 404, fmt::format("No route for {} {}", method, request.path)));
 }
 
-// ---------------------------------------------------------------------------
-// Replicate
-
 void FakeProvider::HandleReplicate(std::string_view rest, http::Request& request,
                                    http::Respond& respond) {
   constexpr Provider kP = Provider::kReplicate;
@@ -412,8 +425,8 @@ void FakeProvider::HandleReplicate(std::string_view rest, http::Request& request
   const std::string& method = request.method;
 
   const bool create_by_version = method == "POST" && parts.size() == 1 && parts[0] == "predictions";
-  const bool create_by_model = method == "POST" && parts.size() == 4 && parts[0] == "models" &&
-                               parts[3] == "predictions";
+  const bool create_by_model =
+      method == "POST" && parts.size() == 4 && parts[0] == "models" && parts[3] == "predictions";
   if (create_by_version || create_by_model) {
     auto body = ParseObject(request.body);
     if (!body) return respond(ProviderError(kP, 400, "Request body must be a JSON object"));
@@ -488,9 +501,6 @@ void FakeProvider::HandleReplicate(std::string_view rest, http::Request& request
   respond(ProviderError(kP, 404, fmt::format("No route for {} {}", method, request.path)));
 }
 
-// ---------------------------------------------------------------------------
-// OpenAI
-
 void FakeProvider::HandleOpenAi(std::string_view rest, http::Request& request,
                                 http::Respond& respond) {
   constexpr Provider kP = Provider::kOpenAi;
@@ -500,8 +510,8 @@ void FakeProvider::HandleOpenAi(std::string_view rest, http::Request& request,
   const std::vector<std::string_view> parts = SplitPath(rest);
   if (!(request.method == "POST" && parts.size() == 2 && parts[0] == "images" &&
         parts[1] == "generations")) {
-    return respond(ProviderError(
-        kP, 404, fmt::format("Invalid URL ({} {})", request.method, request.path)));
+    return respond(
+        ProviderError(kP, 404, fmt::format("Invalid URL ({} {})", request.method, request.path)));
   }
   auto body = ParseObject(request.body);
   if (!body) return respond(ProviderError(kP, 400, "Request body must be a JSON object"));
@@ -535,11 +545,11 @@ void FakeProvider::HandleOpenAi(std::string_view rest, http::Request& request,
     latency = config_.latency;
     const base::SystemTime now = clock_.Now();
     for (int i = 0; i < n; ++i) {
-      const std::string key = seed ? fmt::format("{}\x1f{}\x1f{}\x1f{}", model, *prompt, *seed, i)
-                                   : NewToken();
+      const std::string key =
+          seed ? fmt::format("{}\x1f{}\x1f{}\x1f{}", model, *prompt, *seed, i) : NewToken();
       if (format == "url") {
-        data.push_back(json::object{{"url", IssueOutputUrl(key, now + latency)},
-                                    {"revised_prompt", *prompt}});
+        data.push_back(
+            json::object{{"url", IssueOutputUrl(key, now + latency)}, {"revised_prompt", *prompt}});
       } else {
         data.push_back(json::object{{"b64_json", absl::Base64Escape(OutputBytes(key))},
                                     {"revised_prompt", *prompt}});
@@ -547,15 +557,13 @@ void FakeProvider::HandleOpenAi(std::string_view rest, http::Request& request,
     }
   }
   http::Response response = JsonResponse(
-      200, json::object{{"created", UnixSeconds(clock_.Now() + latency)}, {"data", std::move(data)}});
+      200,
+      json::object{{"created", UnixSeconds(clock_.Now() + latency)}, {"data", std::move(data)}});
   if (latency.count() <= 0) return respond(std::move(response));
   delays_.RunAfter(latency, [respond = std::move(respond), response = std::move(response)] {
     respond(response);
   });
 }
-
-// ---------------------------------------------------------------------------
-// Output files
 
 void FakeProvider::HandleFile(std::string_view rest, const http::Request& request,
                               http::Respond& respond) {
@@ -587,9 +595,6 @@ void FakeProvider::HandleFile(std::string_view rest, const http::Request& reques
   response.body = OutputBytes(*content_key);
   respond(std::move(response));
 }
-
-// ---------------------------------------------------------------------------
-// Control API
 
 json::object FakeProvider::ConfigJson() const {
   return json::object{{"latency_ms", config_.latency.count()},
@@ -699,12 +704,9 @@ void FakeProvider::HandleControl(std::string_view rest, const http::Request& req
     config_ = next;
     return respond(JsonResponse(200, ConfigJson()));
   }
-  respond(JsonResponse(404, json::object{{"error", fmt::format("no control route {} {}", method,
-                                                               request.path)}}));
+  respond(JsonResponse(
+      404, json::object{{"error", fmt::format("no control route {} {}", method, request.path)}}));
 }
-
-// ---------------------------------------------------------------------------
-// Predictions
 
 std::optional<FailMode> FakeProvider::TakeFailure(Provider /*provider*/) {
   if (config_.fail_next <= 0) return std::nullopt;
@@ -714,8 +716,9 @@ std::optional<FailMode> FakeProvider::TakeFailure(Provider /*provider*/) {
 }
 
 http::Response FakeProvider::InjectedError(Provider provider) const {
-  return ProviderError(provider, config_.fail_status,
-                       fmt::format("Injected failure (fake provider, HTTP {})", config_.fail_status));
+  return ProviderError(
+      provider, config_.fail_status,
+      fmt::format("Injected failure (fake provider, HTTP {})", config_.fail_status));
 }
 
 void FakeProvider::ReleaseHung() {
@@ -729,9 +732,7 @@ void FakeProvider::ReleaseHung() {
   }
 }
 
-std::string FakeProvider::NewToken() {
-  return fmt::format("{:016x}{:016x}", rng_(), rng_());
-}
+std::string FakeProvider::NewToken() { return fmt::format("{:016x}{:016x}", rng_(), rng_()); }
 
 std::string FakeProvider::NewPredictionId(Provider provider) {
   if (provider == Provider::kSkytells) {
@@ -828,10 +829,10 @@ void FakeProvider::AnswerWhenDone(const std::string& id, Provider provider, Rend
   const bool completes = remaining <= max_hold;
   const auto delay = completes ? remaining : base::SystemTime::duration(max_hold);
   if (delay.count() <= 0) return respond(MakeResponse(id, provider, render, status, completes));
-  delays_.RunAfter(delay, [this, id, provider, render, status, completes,
-                           respond = std::move(respond)] {
-    respond(MakeResponse(id, provider, render, status, completes));
-  });
+  delays_.RunAfter(delay,
+                   [this, id, provider, render, status, completes, respond = std::move(respond)] {
+                     respond(MakeResponse(id, provider, render, status, completes));
+                   });
 }
 
 void FakeProvider::Poll(Provider provider, const std::string& id, http::Respond& respond) {
@@ -943,7 +944,9 @@ json::value FakeProvider::RenderPrediction(const Prediction& p, Phase phase) con
         {"created_at", Iso8601(p.created)},
         {"started_at", has_started ? json::value(Iso8601(started)) : json::value(nullptr)},
         {"completed_at", terminal ? json::value(Iso8601(completed)) : json::value(nullptr)},
-        {"updated_at", Iso8601(terminal ? completed : has_started ? started : p.created)},
+        {"updated_at", Iso8601(terminal      ? completed
+                               : has_started ? started
+                                             : p.created)},
         {"privacy", "private"},
         {"webhook", nullptr},
         {"metrics",

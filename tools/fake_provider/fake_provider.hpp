@@ -1,5 +1,6 @@
 #pragma once
 
+#include <boost/json/fwd.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -9,8 +10,6 @@
 #include <string_view>
 #include <unordered_map>
 #include <vector>
-
-#include <boost/json/fwd.hpp>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -40,7 +39,7 @@ struct FakeProviderOptions {
   // Async mode splits `latency` into this many equal phases: the first is
   // starting/pending, the others processing.
   int async_steps = 2;
-  // Output URLs answer 404 once this has passed since they were issued.
+  // Output URLs answer 404 once this has passed since the prediction finished.
   std::chrono::milliseconds url_ttl = std::chrono::hours(1);
   // Host and port written into output and prediction URLs.
   std::string public_host = "127.0.0.1";
@@ -55,8 +54,8 @@ struct FakeStats {
   std::int64_t polls[3] = {0, 0, 0};    // GETs of a prediction
   std::int64_t cancels = 0;
   std::int64_t deletes = 0;
-  std::int64_t file_gets = 0;     // output downloads answered 200
-  std::int64_t file_misses = 0;   // unknown or expired output URLs
+  std::int64_t file_gets = 0;    // output downloads answered 200
+  std::int64_t file_misses = 0;  // unknown or expired output URLs
   std::int64_t failures_injected = 0;
 
   std::int64_t total_creates() const { return creates[0] + creates[1] + creates[2]; }
@@ -85,6 +84,11 @@ class FakeProvider final : public http::Handler {
 
   // The port written into URLs; call once the server has bound.
   void SetPublicPort(std::uint16_t port);
+
+  // Answers every held request now (hung ones with 503) and every later
+  // request at once with 503. Call before stopping the server, so that no
+  // answer is given after the server has gone.
+  void Drain();
 
   void Handle(http::Request request, http::Respond respond) override;
   http::Response Reject(std::string_view target, const absl::Status& error) override;
@@ -133,8 +137,7 @@ class FakeProvider final : public http::Handler {
   void HandleReplicate(std::string_view rest, http::Request& request, http::Respond& respond);
   void HandleOpenAi(std::string_view rest, http::Request& request, http::Respond& respond);
   void HandleFile(std::string_view rest, const http::Request& request, http::Respond& respond);
-  void HandleControl(std::string_view rest, const http::Request& request,
-                     http::Respond& respond);
+  void HandleControl(std::string_view rest, const http::Request& request, http::Respond& respond);
 
   // A parsed create, the same for both prediction providers.
   struct CreateArgs {
@@ -195,6 +198,7 @@ class FakeProvider final : public http::Handler {
   std::unordered_map<std::string, OutputFile> files_ ABSL_GUARDED_BY(mu_);
   std::vector<std::pair<Provider, http::Respond>> hung_ ABSL_GUARDED_BY(mu_);
   std::mt19937_64 rng_ ABSL_GUARDED_BY(mu_);
+  bool draining_ ABSL_GUARDED_BY(mu_) = false;
 
   // Last member: destroyed first, so the answers it still holds run while
   // everything they touch is alive.

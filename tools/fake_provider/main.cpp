@@ -67,13 +67,18 @@ int Run(int argc, char** argv) {
   auto latency_ms = gencache::base::ParseDuration(latency);
   auto url_ttl_ms = gencache::base::ParseDuration(url_ttl);
   if (!latency_ms.ok() || !url_ttl_ms.ok()) {
-    fmt::print(stderr, "fake_provider: bad duration: {}\n",
-               std::string((latency_ms.ok() ? url_ttl_ms.status() : latency_ms.status()).message()));
+    fmt::print(
+        stderr, "fake_provider: bad duration: {}\n",
+        std::string((latency_ms.ok() ? url_ttl_ms.status() : latency_ms.status()).message()));
     return 2;
   }
 
   // Block the stop signals in every thread (the server's loops inherit the
-  // mask) so that sigwait below is the only place they are delivered.
+  // mask) so that sigwait below is the only place they are delivered. A
+  // shell starts background jobs with SIGINT ignored, and an ignored signal
+  // is discarded rather than left pending, so restore the default first.
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
@@ -104,6 +109,7 @@ int Run(int argc, char** argv) {
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
+  provider.Drain();
   (*server)->Stop();
   return 0;
 }

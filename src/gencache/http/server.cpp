@@ -163,13 +163,16 @@ class ServerImpl final : public Server {
     std::thread thread;
   };
 
-  asio::awaitable<void> Accept(LoopState& loop);
-  asio::awaitable<void> Serve(std::shared_ptr<Connection> conn,
+  asio::awaitable<void> Accept(std::shared_ptr<LoopState> loop);
+  asio::awaitable<void> Serve(std::shared_ptr<Connection> conn, std::weak_ptr<LoopState> loop,
                               asio::io_context::executor_type executor);
 
   ServerOptions options_;
   Handler& handler_;
-  std::vector<std::unique_ptr<LoopState>> loops_;
+  // Shared with the Respond callbacks, which may run on any thread after
+  // Stop() or even after the server is gone: they reach the loop only while
+  // it exists.
+  std::vector<std::shared_ptr<LoopState>> loops_;
   std::uint16_t port_ = 0;
   std::atomic<bool> stopped_{false};
 };
@@ -183,7 +186,7 @@ absl::Status ServerImpl::Bind() {
   if (ec) return absl::InvalidArgumentError(fmt::format("bad listen host '{}'", options_.host));
   std::uint16_t port = options_.port;
   for (int i = 0; i < threads; ++i) {
-    auto loop = std::make_unique<LoopState>();
+    auto loop = std::make_shared<LoopState>();
     auto acceptor = std::make_unique<tcp::acceptor>(loop->ioc);
     tcp::endpoint endpoint(address, port);
     acceptor->open(endpoint.protocol(), ec);
@@ -211,7 +214,7 @@ absl::Status ServerImpl::Bind() {
 
 void ServerImpl::Run() {
   for (auto& loop : loops_) {
-    asio::co_spawn(loop->ioc, Accept(*loop), asio::detached);
+    asio::co_spawn(loop->ioc, Accept(loop), asio::detached);
     loop->thread = std::thread([&ioc = loop->ioc] { ioc.run(); });
   }
 }
@@ -225,7 +228,10 @@ void ServerImpl::Stop() {
   loops_.clear();
 }
 
-asio::awaitable<void> ServerImpl::Accept(LoopState& loop) {
+asio::awaitable<void> ServerImpl::Accept(std::shared_ptr<LoopState> loop_ptr) {
+  LoopState& loop = *loop_ptr;
+  std::weak_ptr<LoopState> weak_loop = loop_ptr;
+  loop_ptr.reset();  // the coroutine must not keep its own loop alive
   for (;;) {
     auto [ec, socket] = co_await loop.acceptor->async_accept(kNoThrow);
     if (ec) {
@@ -237,13 +243,15 @@ asio::awaitable<void> ServerImpl::Accept(LoopState& loop) {
       continue;
     }
     socket.set_option(tcp::no_delay(true), ec);
-    asio::co_spawn(loop.ioc,
-                   Serve(std::make_shared<Connection>(std::move(socket)), loop.ioc.get_executor()),
-                   asio::detached);
+    asio::co_spawn(
+        loop.ioc,
+        Serve(std::make_shared<Connection>(std::move(socket)), weak_loop, loop.ioc.get_executor()),
+        asio::detached);
   }
 }
 
 asio::awaitable<void> ServerImpl::Serve(std::shared_ptr<Connection> conn,
+                                        std::weak_ptr<LoopState> loop,
                                         asio::io_context::executor_type executor) {
   beast::flat_buffer buffer;
   std::string head;
@@ -314,7 +322,9 @@ asio::awaitable<void> ServerImpl::Serve(std::shared_ptr<Connection> conn,
 
       conn->response.reset();
       std::weak_ptr<Connection> weak = conn;
-      handler_.Handle(std::move(request), [weak, executor](Response r) {
+      handler_.Handle(std::move(request), [weak, loop, executor](Response r) {
+        auto alive = loop.lock();
+        if (!alive) return;  // the server is gone: nobody to answer
         if (executor.running_in_this_thread()) {
           if (auto c = weak.lock()) c->Deliver(std::move(r));
           return;

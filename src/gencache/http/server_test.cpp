@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <mutex>
 #include <thread>
 
 #include "gencache/http/error_mapping.hpp"
@@ -168,6 +169,51 @@ TEST_F(ServerTest, ManyConcurrentConnections) {
   }
   for (auto& t : threads) t.join();
   EXPECT_EQ(ok.load(), 32 * 20);
+}
+
+}  // namespace
+}  // namespace gencache::http
+
+namespace gencache::http {
+namespace {
+
+// Holds every Respond it gets, to answer after the server has stopped.
+class HoldingHandler : public Handler {
+ public:
+  void Handle(Request, Respond respond) override {
+    std::lock_guard lock(mu);
+    held.push_back(std::move(respond));
+  }
+  Response Reject(std::string_view, const absl::Status&) override { return {}; }
+  std::mutex mu;
+  std::vector<Respond> held;
+};
+
+TEST(ServerLifetime, RespondAfterStopAndAfterDestructionIsHarmless) {
+  HoldingHandler handler;
+  auto server = Server::Start({.port = 0, .threads = 1}, handler);
+  ASSERT_TRUE(server.ok());
+  testing::RawConnection conn((*server)->port());
+  ASSERT_TRUE(conn.Send("GET /a HTTP/1.1\r\nHost: t\r\n\r\nGET /b HTTP/1.1\r\nHost: t\r\n\r\n"));
+  for (int i = 0; i < 200; ++i) {
+    {
+      std::lock_guard lock(handler.mu);
+      if (!handler.held.empty()) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  (*server)->Stop();
+  std::vector<Respond> held;
+  {
+    std::lock_guard lock(handler.mu);
+    held.swap(handler.held);
+  }
+  ASSERT_FALSE(held.empty());
+  held[0](Response{});  // after Stop
+  server->reset();
+  for (std::size_t i = 1; i < held.size(); ++i) held[i](Response{});
+  Respond copy = held[0];
+  copy(Response{});  // after destruction
 }
 
 }  // namespace
