@@ -62,8 +62,10 @@ int Serve(const ConfigFlags& flags) {
     spdlog::critical("cannot start: {}", std::string(app.status().message()));
     return 1;
   }
-  spdlog::info("gencache {} listening on {}:{} (data_dir {})", kVersion, options->listen_host,
-               (*app)->port(), options->data_dir);
+  // Printed whatever the log level: scripts wait for this line.
+  std::fprintf(stderr, "gencache %s listening on %s:%u (data_dir %s)\n", kVersion,
+               options->listen_host.c_str(), (*app)->port(), options->data_dir.c_str());
+  std::fflush(stderr);
   int received = 0;
   sigwait(&signals, &received);
   spdlog::info("received {}, shutting down", received == SIGINT ? "SIGINT" : "SIGTERM");

@@ -39,7 +39,9 @@ struct UpstreamSection {
   std::chrono::milliseconds connect_timeout{10'000};
   std::chrono::milliseconds request_timeout{120'000};  // one HTTP exchange
   std::chrono::milliseconds deadline{600'000};         // a generation, polling included
-  std::chrono::milliseconds wait{60'000};              // holding a client that did not ask to wait
+  // Longest a client is held for a terminal answer; under 60 s because the
+  // Skytells SDK gives up on a request after 60 s.
+  std::chrono::milliseconds wait{50'000};
   std::chrono::milliseconds poll_initial{250};
   std::chrono::milliseconds poll_max{5'000};
   std::uint64_t max_response_bytes = 64ull << 20;

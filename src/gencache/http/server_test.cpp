@@ -218,3 +218,26 @@ TEST(ServerLifetime, RespondAfterStopAndAfterDestructionIsHarmless) {
 
 }  // namespace
 }  // namespace gencache::http
+
+namespace gencache::http {
+namespace {
+
+TEST(ServerIdle, IdleKeepAliveConnectionIsClosed) {
+  class Ok : public Handler {
+   public:
+    void Handle(Request, Respond respond) override { respond(Response{}); }
+    Response Reject(std::string_view, const absl::Status&) override { return {}; }
+  } handler;
+  auto server = Server::Start(
+      {.port = 0, .threads = 1, .idle_timeout = std::chrono::milliseconds(200)}, handler);
+  ASSERT_TRUE(server.ok());
+  testing::RawConnection conn((*server)->port(), std::chrono::seconds(3));
+  ASSERT_TRUE(conn.Send("GET / HTTP/1.1\r\nHost: t\r\n\r\n"));
+  EXPECT_EQ(testing::StatusOf(conn.ReadResponse()), 200);
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(conn.WaitClosed());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+}
+
+}  // namespace
+}  // namespace gencache::http
