@@ -244,11 +244,11 @@ void Gateway::HandleGeneration(const Provider& provider, std::string rest, http:
           // polls for it; the flight goes on and stores the result.
           response.body = p->adapter->PendingBodyForClient(*pending);
           response.status = 200;
+          response.headers.emplace_back(kStatusHeader, status_word);
         } else {
           response = ErrorResponse(
               p, 504, absl::DeadlineExceededError("the generation did not finish within the wait"));
         }
-        response.headers.emplace_back(kStatusHeader, status_word);
         if (cacheable) response.headers.emplace_back(kKeyHeader, key.hex);
         waiter->respond(std::move(response));
       });
