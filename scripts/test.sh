@@ -11,6 +11,23 @@ fuzz_seconds=${FUZZ_SECONDS:-30}
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# Runs ctest, echoing its output, and adds its count to the totals.
+passed=0
+run_ctest() {
+  local log
+  log=$(mktemp)
+  ctest "$@" 2>&1 | tee "$log"
+  local status=${PIPESTATUS[0]}
+  local total
+  total=$(sed -n 's/.*tests passed, 0 tests failed out of \([0-9]*\).*/\1/p' "$log")
+  rm -f "$log"
+  if [[ $status -ne 0 || -z $total ]]; then
+    echo "tests: 0 passed, 1 failed"
+    exit 1
+  fi
+  passed=$((passed + total))
+}
+
 step "dependencies"
 scripts/install-deps.sh
 
@@ -23,12 +40,12 @@ cmake --preset dev >/dev/null
 cmake --build --preset dev -j "$jobs"
 
 step "tests (unit, integration, e2e)"
-ctest --preset dev -j "$jobs"
+run_ctest --preset dev -j "$jobs"
 
 step "ASan+UBSan unit tests"
 cmake --preset asan >/dev/null
 cmake --build --preset asan -j "$jobs" --target unit_tests
-ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --preset asan -j "$jobs"
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 run_ctest --preset asan -j "$jobs"
 
 step "fuzzing (${fuzz_seconds}s per target)"
 cmake --preset fuzz >/dev/null
@@ -44,3 +61,4 @@ for fuzzer in build/fuzz/fuzz/fuzz_*; do
 done
 
 step "all tests passed"
+echo "tests: ${passed} passed, 0 failed"
