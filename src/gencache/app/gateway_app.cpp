@@ -8,11 +8,17 @@
 
 #include "gencache/base/timer_queue.hpp"
 #include "gencache/base/worker_pool.hpp"
+#include "gencache/budget/pricing.hpp"
+#include "gencache/budget/sqlite_ledger.hpp"
 #include "gencache/cache/memory_store.hpp"
 #include "gencache/cache/sqlite_store.hpp"
 #include "gencache/cache/tiered_cache.hpp"
 #include "gencache/coalesce/local_inflight_registry.hpp"
 #include "gencache/http/server.hpp"
+#include "gencache/pipeline/budget_alerts.hpp"
+#include "gencache/pipeline/budget_policy.hpp"
+#include "gencache/pipeline/identity.hpp"
+#include "gencache/spend/sqlite_spend_store.hpp"
 #include "gencache/upstream/curl_http_client.hpp"
 
 namespace gencache::app {
@@ -24,6 +30,11 @@ struct GatewayApp::Parts {
   std::unique_ptr<cache::SqliteStore> sqlite;
   std::unique_ptr<cache::TieredCache> tiered;
   std::unique_ptr<coalesce::LocalInflightRegistry> inflight;
+  std::unique_ptr<budget::PriceTable> prices;
+  std::unique_ptr<budget::SqliteLedger> ledger;
+  std::unique_ptr<spend::SqliteSpendStore> spend;
+  std::unique_ptr<pipeline::Authenticator> auth;
+  std::unique_ptr<pipeline::BudgetAlerts> alerts;
   std::unique_ptr<base::WorkerPool> blocking;
   std::unique_ptr<base::TimerQueue> timers;
   std::unique_ptr<upstream::HttpClient> http;
@@ -71,9 +82,40 @@ absl::StatusOr<std::unique_ptr<GatewayApp>> GatewayApp::Start(config::Options op
   parts->sqlite = std::move(*sqlite);
   parts->tiered = std::make_unique<cache::TieredCache>(*parts->memory, *parts->sqlite);
   parts->inflight = std::make_unique<coalesce::LocalInflightRegistry>();
+  auto auth = pipeline::Authenticator::Create(o.auth);
+  if (!auth.ok()) return auth.status();
+  parts->auth = std::make_unique<pipeline::Authenticator>(*std::move(auth));
+  parts->prices = std::make_unique<budget::PriceTable>(o.pricing);
+  auto ledger =
+      budget::SqliteLedger::Open((std::filesystem::path(o.data_dir) / "ledger.db").string());
+  if (!ledger.ok()) return ledger.status();
+  parts->ledger = std::move(*ledger);
+  // Reservations left open by a process that died: their calls may have
+  // been charged, so they count as spent.
+  auto orphans = parts->ledger->SettleOrphans();
+  if (!orphans.ok()) return orphans.status();
+  if (*orphans > 0) {
+    spdlog::warn("budget: {} reservation(s) left open by an earlier run were booked as spent",
+                 *orphans);
+  }
+  auto spend =
+      spend::SqliteSpendStore::Open((std::filesystem::path(o.data_dir) / "spend.db").string(),
+                                    {.echo_json_lines = o.spend.stdout_events});
+  if (!spend.ok()) return spend.status();
+  parts->spend = std::move(*spend);
   parts->blocking = std::make_unique<base::WorkerPool>(2);
   parts->timers = std::make_unique<base::TimerQueue>();
   parts->http = upstream::MakeCurlHttpClient();
+  parts->alerts = std::make_unique<pipeline::BudgetAlerts>(o.budgets, *parts->ledger, *parts->http,
+                                                           *parts->timers);
+  {
+    std::vector<budget::ScopeLimit> scopes = pipeline::ScopesFor(o.budgets, "", "");
+    std::erase_if(scopes, [](const auto& s) { return s.kind == budget::ScopeKind::kUserDay; });
+    for (const auto& [model, limit] : o.budgets.per_model_daily) {
+      scopes.push_back({.kind = budget::ScopeKind::kModelDay, .subject = model, .limit = limit});
+    }
+    parts->alerts->Prime(scopes, base::SystemClock::Instance().Now());
+  }
   parts->gateway = std::make_unique<pipeline::Gateway>(pipeline::GatewayDeps{
       .options = o,
       .cache = *parts->tiered,
@@ -82,6 +124,12 @@ absl::StatusOr<std::unique_ptr<GatewayApp>> GatewayApp::Start(config::Options op
       .timers = *parts->timers,
       .blocking = *parts->blocking,
       .clock = base::SystemClock::Instance(),
+      .prices = *parts->prices,
+      .ledger = *parts->ledger,
+      .spend_sink = *parts->spend,
+      .spend_store = *parts->spend,
+      .auth = *parts->auth,
+      .alerts = *parts->alerts,
   });
   auto server = http::Server::Start(
       {
@@ -126,6 +174,9 @@ void GatewayApp::Stop(std::chrono::milliseconds grace) {
   p.timers->Shutdown();
   p.blocking.reset();  // runs every queued write
   p.gateway.reset();
+  p.alerts.reset();
+  p.spend.reset();  // writes every queued event
+  p.ledger.reset();
   p.http.reset();
   p.timers.reset();
   p.inflight.reset();

@@ -7,10 +7,16 @@
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 #include "gencache/app/gateway_app.hpp"
+#include "gencache/budget/sqlite_ledger.hpp"
 #include "gencache/config/options.hpp"
+#include "gencache/pipeline/admin_api.hpp"
+#include "gencache/pipeline/budget_policy.hpp"
+#include "gencache/spend/report_format.hpp"
+#include "gencache/spend/sqlite_spend_store.hpp"
 
 namespace gencache::cli {
 namespace {
@@ -86,6 +92,101 @@ int CheckConfig(const ConfigFlags& flags) {
   return 0;
 }
 
+struct ReportFlags {
+  std::string by = "model";
+  std::string from;
+  std::string to;
+  std::string format = "table";
+};
+
+// The data dir from --data-dir, else from --config, else the default.
+std::string DataDirOf(const ConfigFlags& flags) {
+  if (!flags.data_dir.empty()) return flags.data_dir;
+  if (!flags.config_path.empty()) {
+    if (auto options = config::LoadConfigFile(flags.config_path); options.ok()) {
+      return options->data_dir;
+    }
+  }
+  return config::Options{}.data_dir;
+}
+
+int Report(const ConfigFlags& flags, const ReportFlags& report) {
+  auto group = spend::ParseGroupBy(report.by);
+  if (!group.ok()) {
+    std::fprintf(stderr, "gencache report: %s\n", std::string(group.status().message()).c_str());
+    return 2;
+  }
+  base::SystemTime now = base::SystemClock::Instance().Now();
+  base::SystemTime from = now - std::chrono::days{30};
+  base::SystemTime to = now + std::chrono::seconds{1};
+  for (auto [text, out] : {std::pair{&report.from, &from}, std::pair{&report.to, &to}}) {
+    if (text->empty()) continue;
+    auto t = pipeline::ParseTimeParam(*text);
+    if (!t.ok()) {
+      std::fprintf(stderr, "gencache report: %s\n", std::string(t.status().message()).c_str());
+      return 2;
+    }
+    *out = *t;
+  }
+  std::filesystem::path path = std::filesystem::path(DataDirOf(flags)) / "spend.db";
+  if (!std::filesystem::exists(path)) {
+    std::fprintf(stderr, "gencache report: no spend data at %s\n", path.c_str());
+    return 1;
+  }
+  auto store = spend::SqliteSpendStore::Open(path.string(), {});
+  if (!store.ok()) {
+    std::fprintf(stderr, "gencache report: %s\n", std::string(store.status().message()).c_str());
+    return 1;
+  }
+  auto summary = (*store)->Summarize(*group, from, to);
+  if (!summary.ok()) {
+    std::fprintf(stderr, "gencache report: %s\n", std::string(summary.status().message()).c_str());
+    return 1;
+  }
+  if (report.format == "json") {
+    std::printf("%s\n", spend::FormatSummaryJson(*summary).c_str());
+  } else if (report.format == "csv") {
+    std::printf("%s", spend::FormatSummaryCsv(*summary).c_str());
+  } else {
+    std::printf("%s", spend::FormatSummaryTable(*summary).c_str());
+  }
+  return 0;
+}
+
+int BudgetShow(const ConfigFlags& flags) {
+  auto options = LoadWithOverrides(flags);
+  if (!options.ok()) {
+    std::fprintf(stderr, "gencache: %s\n", std::string(options.status().message()).c_str());
+    return 2;
+  }
+  std::filesystem::path path = std::filesystem::path(options->data_dir) / "ledger.db";
+  auto ledger = budget::SqliteLedger::Open(path.string());
+  if (!ledger.ok()) {
+    std::fprintf(stderr, "gencache budget: %s\n", std::string(ledger.status().message()).c_str());
+    return 1;
+  }
+  std::vector<budget::ScopeLimit> scopes = pipeline::ScopesFor(options->budgets, "", "");
+  std::erase_if(scopes, [](const auto& s) { return s.kind == budget::ScopeKind::kUserDay; });
+  for (const auto& [model, limit] : options->budgets.per_model_daily) {
+    scopes.push_back({.kind = budget::ScopeKind::kModelDay, .subject = model, .limit = limit});
+  }
+  auto balances = (*ledger)->Balances(scopes, base::SystemClock::Instance().Now());
+  if (!balances.ok()) {
+    std::fprintf(stderr, "gencache budget: %s\n", std::string(balances.status().message()).c_str());
+    return 1;
+  }
+  std::printf("%-14s %-22s %-11s %12s %12s %12s  %s\n", "scope", "subject", "window", "spent",
+              "reserved", "limit", "resets at");
+  for (const auto& b : *balances) {
+    std::printf("%-14s %-22s %-11s %12s %12s %12s  %s\n",
+                std::string(budget::ToString(b.kind)).c_str(),
+                b.subject.empty() ? "-" : b.subject.c_str(), b.window.c_str(),
+                base::FormatUsdCents(b.spent).c_str(), base::FormatUsdCents(b.reserved).c_str(),
+                base::FormatUsdCents(b.limit).c_str(), spend::FormatIsoTime(b.resets_at).c_str());
+  }
+  return 0;
+}
+
 }  // namespace
 
 int Main(int argc, char** argv) {
@@ -104,9 +205,28 @@ int Main(int argc, char** argv) {
   check->add_option("--listen", flags.listen, "HOST:PORT override to validate");
   check->add_option("--data-dir", flags.data_dir, "Data directory override");
 
+  ReportFlags report_flags;
+  auto* report = app.add_subcommand("report", "Spend and savings from the data dir's spend log");
+  report->add_option("--by", report_flags.by, "Group by model, user or day")
+      ->check(CLI::IsMember({"model", "user", "day"}));
+  report->add_option("--from", report_flags.from, "Start (2026-11-01, ISO time or Unix seconds)");
+  report->add_option("--to", report_flags.to, "End, exclusive (default: now)");
+  report->add_option("--format", report_flags.format, "table, json or csv")
+      ->check(CLI::IsMember({"table", "json", "csv"}));
+  report->add_option("--config", flags.config_path, "Read data_dir from this configuration");
+  report->add_option("--data-dir", flags.data_dir, "Data directory");
+
+  auto* budget = app.add_subcommand("budget", "Budget ledger commands");
+  auto* budget_show = budget->add_subcommand("show", "Spent, reserved and limit of every scope");
+  budget_show->add_option("--config", flags.config_path, "YAML configuration file")->required();
+  budget_show->add_option("--data-dir", flags.data_dir, "Data directory override");
+  budget->require_subcommand(1);
+
   CLI11_PARSE(app, argc, argv);
   if (serve->parsed()) return Serve(flags);
   if (check->parsed()) return CheckConfig(flags);
+  if (report->parsed()) return Report(flags, report_flags);
+  if (budget_show->parsed()) return BudgetShow(flags);
   return 1;
 }
 

@@ -1,9 +1,12 @@
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 
+#include "gencache/base/money.hpp"
 #include "gencache/cache/cached_response.hpp"
 #include "gencache/keying/cache_key.hpp"
 
@@ -19,6 +22,13 @@ struct FlightResult {
   cache::CachedResponsePtr response;
   // The answer came from the persistent cache tier, not from the upstream.
   bool from_cache = false;
+  // The budget refused the call (the response is the 429), and the seconds
+  // until the refusing scope resets.
+  bool denied = false;
+  std::int64_t retry_after_seconds = 0;
+  // What the upstream call cost, booked to the request that led the flight.
+  base::Money cost;
+  std::chrono::microseconds upstream_latency{0};
 };
 
 using FlightCallback = std::function<void(const FlightResult&)>;

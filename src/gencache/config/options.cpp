@@ -194,6 +194,181 @@ void ReadProviders(const YAML::Node& node, Options& options, Errors& errors) {
   }
 }
 
+std::optional<base::Money> ReadUsd(const YAML::Node& parent, const char* key,
+                                   const std::string& where, Errors& errors) {
+  const YAML::Node node = parent[key];
+  if (!node || node.IsNull()) return std::nullopt;
+  std::string text = Scalar(node);
+  if (text == "none" || text == "off") return std::nullopt;
+  auto usd = budget::ParseUsd(text);
+  if (!usd.ok()) {
+    errors.Add(fmt::format("{}.{}: {}", where, key, std::string(usd.status().message())));
+    return std::nullopt;
+  }
+  return *usd;
+}
+
+void ReadPricing(const YAML::Node& node, budget::PricingOptions& out, Errors& errors) {
+  if (!node) return;
+  if (!node.IsMap()) {
+    errors.Add("pricing: expected a mapping");
+    return;
+  }
+  CheckKeys(node, "pricing", {"default_usd", "unknown_model", "credit_usd", "models"}, errors);
+  if (auto usd = ReadUsd(node, "default_usd", "pricing", errors)) out.default_usd = *usd;
+  if (auto usd = ReadUsd(node, "credit_usd", "pricing", errors)) out.credit_usd = *usd;
+  if (node["unknown_model"]) {
+    std::string policy = Scalar(node["unknown_model"]);
+    if (policy == "reject") {
+      out.reject_unknown_models = true;
+    } else if (policy == "default") {
+      out.reject_unknown_models = false;
+    } else {
+      errors.Add(
+          fmt::format("pricing.unknown_model: must be default or reject (got '{}')", policy));
+    }
+  }
+  const YAML::Node models = node["models"];
+  if (!models) return;
+  if (!models.IsMap()) {
+    errors.Add("pricing.models: expected a mapping of model names");
+    return;
+  }
+  for (const auto& item : models) {
+    std::string model = item.first.as<std::string>("");
+    std::string where = "pricing.models." + model;
+    budget::ModelPrice price;
+    const YAML::Node& entry = item.second;
+    if (entry.IsScalar()) {  // `model: 0.04`
+      auto usd = budget::ParseUsd(entry.Scalar());
+      if (!usd.ok()) {
+        errors.Add(fmt::format("{}: {}", where, std::string(usd.status().message())));
+        continue;
+      }
+      price.usd = *usd;
+      out.models[model] = price;
+      continue;
+    }
+    if (!entry.IsMap()) {
+      errors.Add(fmt::format("{}: expected a price or {{usd, per}}", where));
+      continue;
+    }
+    CheckKeys(entry, where, {"usd", "per", "default_seconds"}, errors);
+    auto usd = ReadUsd(entry, "usd", where, errors);
+    if (!usd) {
+      errors.Add(fmt::format("{}.usd: required", where));
+      continue;
+    }
+    price.usd = *usd;
+    std::string per = entry["per"] ? Scalar(entry["per"]) : "prediction";
+    if (per == "prediction") {
+      price.per = budget::PriceUnit::kPrediction;
+    } else if (per == "output") {
+      price.per = budget::PriceUnit::kOutput;
+    } else if (per == "second") {
+      price.per = budget::PriceUnit::kSecond;
+    } else {
+      errors.Add(
+          fmt::format("{}.per: must be prediction, output or second (got '{}')", where, per));
+    }
+    if (entry["default_seconds"]) {
+      try {
+        price.default_seconds = entry["default_seconds"].as<double>();
+      } catch (const YAML::Exception&) {
+        errors.Add(fmt::format("{}.default_seconds: expected a number", where));
+      }
+    }
+    out.models[model] = price;
+  }
+}
+
+void ReadBudgets(const YAML::Node& node, BudgetSection& out, Errors& errors) {
+  if (!node) return;
+  if (!node.IsMap()) {
+    errors.Add("budgets: expected a mapping");
+    return;
+  }
+  CheckKeys(node, "budgets",
+            {"daily_usd", "per_user_daily_usd", "per_model_daily_usd", "monthly_usd",
+             "alert_thresholds", "alert_webhook"},
+            errors);
+  if (node["daily_usd"]) out.daily = ReadUsd(node, "daily_usd", "budgets", errors);
+  out.per_user_daily = ReadUsd(node, "per_user_daily_usd", "budgets", errors);
+  out.monthly = ReadUsd(node, "monthly_usd", "budgets", errors);
+  if (const YAML::Node models = node["per_model_daily_usd"]) {
+    if (!models.IsMap()) {
+      errors.Add("budgets.per_model_daily_usd: expected a mapping of model names to USD");
+    } else {
+      for (const auto& item : models) {
+        std::string model = item.first.as<std::string>("");
+        auto usd = budget::ParseUsd(Scalar(item.second));
+        if (!usd.ok()) {
+          errors.Add(fmt::format("budgets.per_model_daily_usd.{}: {}", model,
+                                 std::string(usd.status().message())));
+        } else {
+          out.per_model_daily[model] = *usd;
+        }
+      }
+    }
+  }
+  if (const YAML::Node thresholds = node["alert_thresholds"]) {
+    out.alert_thresholds.clear();
+    if (!thresholds.IsSequence()) {
+      errors.Add("budgets.alert_thresholds: expected a list of fractions, e.g. [0.5, 0.8, 1.0]");
+    } else {
+      for (const auto& t : thresholds) {
+        try {
+          double v = t.as<double>();
+          if (v <= 0 || v > 10) throw YAML::Exception(YAML::Mark::null_mark(), "range");
+          out.alert_thresholds.push_back(v);
+        } catch (const YAML::Exception&) {
+          errors.Add(fmt::format("budgets.alert_thresholds: '{}' is not a fraction in (0, 10]",
+                                 Scalar(t)));
+        }
+      }
+    }
+  }
+  ReadString(node, "alert_webhook", "budgets", out.alert_webhook, errors);
+  if (!out.alert_webhook.empty() && !out.alert_webhook.starts_with("http://") &&
+      !out.alert_webhook.starts_with("https://")) {
+    errors.Add("budgets.alert_webhook: must be an http:// or https:// URL");
+  }
+}
+
+void ReadAuth(const YAML::Node& node, AuthSection& out, Errors& errors) {
+  if (!node) return;
+  if (!node.IsMap()) {
+    errors.Add("auth: expected a mapping");
+    return;
+  }
+  CheckKeys(node, "auth", {"keys", "admin_key_env", "trust_user_header"}, errors);
+  ReadString(node, "admin_key_env", "auth", out.admin_key_env, errors);
+  ReadBool(node, "trust_user_header", "auth", out.trust_user_header, errors);
+  const YAML::Node keys = node["keys"];
+  if (!keys) return;
+  if (!keys.IsSequence()) {
+    errors.Add("auth.keys: expected a list of {key_env, user, team}");
+    return;
+  }
+  int index = 0;
+  for (const auto& entry : keys) {
+    std::string where = fmt::format("auth.keys[{}]", index++);
+    if (!entry.IsMap()) {
+      errors.Add(fmt::format("{}: expected {{key_env, user, team}}", where));
+      continue;
+    }
+    CheckKeys(entry, where, {"key_env", "user", "team"}, errors);
+    AuthKey key;
+    ReadString(entry, "key_env", where, key.key_env, errors);
+    ReadString(entry, "user", where, key.user, errors);
+    ReadString(entry, "team", where, key.team, errors);
+    if (key.key_env.empty()) errors.Add(fmt::format("{}.key_env: required", where));
+    if (key.user.empty()) errors.Add(fmt::format("{}.user: required", where));
+    if (key.team.empty()) key.team = key.user;
+    out.keys.push_back(std::move(key));
+  }
+}
+
 }  // namespace
 
 const ProviderOptions* Options::FindProvider(std::string_view name) const {
@@ -236,7 +411,8 @@ absl::StatusOr<Options> ParseConfig(const std::string& yaml_text) {
   }
   try {
     CheckKeys(root, "config",
-              {"listen", "data_dir", "log_level", "server", "upstream", "cache", "providers"},
+              {"listen", "data_dir", "log_level", "server", "upstream", "cache", "providers",
+               "pricing", "budgets", "auth", "spend"},
               errors);
     if (root["listen"]) {
       absl::Status s =
@@ -299,6 +475,13 @@ absl::StatusOr<Options> ParseConfig(const std::string& yaml_text) {
       ReadModels(c["models"], "cache.models", options.cache.models, errors);
     }
     ReadProviders(root["providers"], options, errors);
+    ReadPricing(root["pricing"], options.pricing, errors);
+    ReadBudgets(root["budgets"], options.budgets, errors);
+    ReadAuth(root["auth"], options.auth, errors);
+    if (const YAML::Node sp = root["spend"]) {
+      CheckKeys(sp, "spend", {"stdout_events"}, errors);
+      ReadBool(sp, "stdout_events", "spend", options.spend.stdout_events, errors);
+    }
   } catch (const YAML::Exception& e) {
     errors.Add(fmt::format("YAML: {}", e.what()));
   }

@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "gencache/base/money.hpp"
+#include "gencache/budget/pricing.hpp"
 #include "gencache/providers/provider_adapter.hpp"
 
 namespace gencache::config {
@@ -55,6 +57,34 @@ struct CacheSection {
   std::map<std::string, CachePolicyOverride> models;
 };
 
+// Hard spend limits; an absent limit is no limit.
+struct BudgetSection {
+  std::optional<base::Money> daily = base::Money::FromMicros(50'000'000);
+  std::optional<base::Money> per_user_daily;
+  std::map<std::string, base::Money> per_model_daily;
+  std::optional<base::Money> monthly;
+  std::vector<double> alert_thresholds{0.5, 0.8, 1.0};
+  std::string alert_webhook;  // empty: alerts go to the log only
+};
+
+// A gateway key: the secret comes from `key_env`; requests carrying it are
+// `user`'s, and share the cache namespace of `team`.
+struct AuthKey {
+  std::string key_env;
+  std::string user;
+  std::string team;
+};
+
+struct AuthSection {
+  std::vector<AuthKey> keys;       // none: the gateway is open
+  std::string admin_key_env;       // guards /v1/spend, /v1/budgets, /v1/stats
+  bool trust_user_header = false;  // X-Gencache-User names the user
+};
+
+struct SpendSection {
+  bool stdout_events = false;  // one JSON line per event on stdout
+};
+
 // The validated, immutable configuration of one gateway process.
 struct Options {
   std::string listen_host = "127.0.0.1";
@@ -64,6 +94,10 @@ struct Options {
   ServerSection server;
   UpstreamSection upstream;
   CacheSection cache;
+  budget::PricingOptions pricing{.models = budget::DefaultModelPrices()};
+  BudgetSection budgets;
+  AuthSection auth;
+  SpendSection spend;
   std::vector<ProviderOptions> providers;
 
   const ProviderOptions* FindProvider(std::string_view name) const;

@@ -5,10 +5,15 @@
 
 #include <charconv>
 #include <cstdlib>
+#include <random>
 
 #include "gencache/base/strings.hpp"
+#include "gencache/budget/reservation.hpp"
 #include "gencache/http/error_mapping.hpp"
+#include "gencache/pipeline/admin_api.hpp"
+#include "gencache/pipeline/budget_policy.hpp"
 #include "gencache/pipeline/request_policy.hpp"
+#include "gencache/spend/report_format.hpp"
 
 namespace gencache::pipeline {
 namespace {
@@ -59,6 +64,15 @@ bool HasDotSegment(std::string_view path) {
   return false;
 }
 
+// Unique within the process and unlikely to repeat across processes: a
+// random prefix drawn once and a counter.
+std::string NewRequestId() {
+  static const std::uint64_t prefix =
+      std::random_device{}() ^ (std::uint64_t{std::random_device{}()} << 32);
+  static std::atomic<std::uint64_t> counter{0};
+  return fmt::format("{:016x}{:08x}", prefix, counter.fetch_add(1, std::memory_order_relaxed));
+}
+
 std::string AgeSeconds(base::SystemTime now, base::SystemTime created) {
   auto age = std::chrono::duration_cast<std::chrono::seconds>(now - created).count();
   return std::to_string(age < 0 ? 0 : age);
@@ -88,6 +102,13 @@ struct Gateway::Flight {
   std::chrono::milliseconds next_poll{0};
   // The prediction being polled, once the create answered pending.
   std::string polling_id;
+  // Budget: what the call is expected to cost, the scopes it is charged to,
+  // and the hold on them while it runs.
+  base::Money estimate;
+  std::vector<budget::ScopeLimit> scopes;
+  std::optional<budget::Reservation> reservation;
+  Clock::time_point upstream_started;
+  bool outcome_unknown = false;
 };
 
 Gateway::Gateway(GatewayDeps deps) : deps_(deps) {
@@ -118,8 +139,8 @@ void Gateway::Handle(http::Request request, http::Respond respond) {
     respond(HealthResponse());
     return;
   }
-  if (path == "/v1/stats" && request.method == "GET") {
-    RespondStats(std::move(respond));
+  if (path.starts_with("/v1/")) {
+    HandleAdmin(request, std::move(respond));
     return;
   }
   // "/NAME/REST": find the mount.
@@ -151,8 +172,18 @@ void Gateway::Handle(http::Request request, http::Respond respond) {
                           absl::InvalidArgumentError("path must not contain . or .. segments")));
     return;
   }
+  absl::StatusOr<Identity> identity = deps_.auth.Identify(request.headers);
+  if (!identity.ok()) {
+    counters_.errors.fetch_add(1, std::memory_order_relaxed);
+    respond(ErrorResponse(provider, http::HttpStatusFor(identity.status()), identity.status()));
+    return;
+  }
   if (provider->adapter->IsGenerationRoute(request.method, rest)) {
-    HandleGeneration(*provider, std::move(rest), std::move(request), std::move(respond));
+    RequestContext context{.identity = *std::move(identity),
+                           .request_id = std::string(request.Header("x-request-id").value_or("")),
+                           .started = Clock::now()};
+    HandleGeneration(*provider, std::move(rest), std::move(request), std::move(respond),
+                     std::move(context));
     return;
   }
   if (auto id = provider->adapter->PredictionIdFromPath(request.method, rest)) {
@@ -174,25 +205,35 @@ http::Response Gateway::Reject(std::string_view target, const absl::Status& erro
 }
 
 void Gateway::HandleGeneration(const Provider& provider, std::string rest, http::Request request,
-                               http::Respond respond) {
+                               http::Respond respond, RequestContext context) {
+  if (context.request_id.empty()) context.request_id = NewRequestId();
   auto generation = provider.adapter->ParseGeneration(rest, request.body, request.headers);
-  if (!generation.ok()) {
+  auto directives = generation.ok() ? ParseClientDirectives(request.headers)
+                                    : absl::StatusOr<ClientDirectives>(generation.status());
+  auto estimate = directives.ok() ? deps_.prices.Estimate(*generation)
+                                  : absl::StatusOr<base::Money>(directives.status());
+  if (!estimate.ok()) {
     counters_.errors.fetch_add(1, std::memory_order_relaxed);
-    respond(ErrorResponse(&provider, 400, generation.status()));
+    RecordSpend(provider, context, generation.ok() ? generation->model : "", "error", {}, {}, "",
+                {});
+    respond(ErrorResponse(&provider, 400, estimate.status()));
     return;
   }
-  auto directives = ParseClientDirectives(request.headers);
-  if (!directives.ok()) {
-    counters_.errors.fetch_add(1, std::memory_order_relaxed);
-    respond(ErrorResponse(&provider, 400, directives.status()));
-    return;
+  // Tenants never share cache entries: with gateway keys the namespace is
+  // the key's team (a client's X-Gencache-Namespace only subdivides it).
+  if (!context.identity.team.empty()) {
+    directives->cache_namespace =
+        directives->cache_namespace
+            ? fmt::format("{}:{}", context.identity.team, *directives->cache_namespace)
+            : context.identity.team;
   }
   CachePlan plan = PlanCaching(deps_.options, *provider.options, *generation, *directives);
   keying::CacheKey key;
   if (plan.cacheable) key = providers::CacheKeyFor(*generation, plan.cache_namespace);
 
   // The hot path: a live entry in the memory tier is answered right here,
-  // on the event loop, with the stored bytes shared rather than copied.
+  // on the event loop, with the stored bytes shared rather than copied. A
+  // hit costs nothing and needs no budget.
   if (plan.lookup) {
     base::SystemTime now = deps_.clock.Now();
     if (cache::CachedResponsePtr hit = deps_.cache.GetFromMemory(key, now);
@@ -207,6 +248,8 @@ void Gateway::HandleGeneration(const Provider& provider, std::string rest, http:
       response.headers.emplace_back(kKeyHeader, key.hex);
       response.headers.emplace_back("Age", AgeSeconds(now, hit->created));
       respond(std::move(response));
+      RecordSpend(provider, context, generation->model, "hit", {}, *estimate, hit->prediction_id,
+                  {});
       return;
     }
   }
@@ -252,34 +295,53 @@ void Gateway::HandleGeneration(const Provider& provider, std::string rest, http:
         if (cacheable) response.headers.emplace_back(kKeyHeader, key.hex);
         waiter->respond(std::move(response));
       });
-  ticket.flight->OnComplete(
-      [this, waiter, key, cacheable, status_word](const coalesce::FlightResult& result) {
-        if (waiter->answered.exchange(true)) return;
-        deps_.timers.Cancel(waiter->timer);
-        const cache::CachedResponse& r = *result.response;
-        http::Response response;
-        response.status = r.http_status;
-        response.content_type = r.content_type;
-        response.shared_body = r.body;
-        std::string word = status_word;
-        if (result.outcome == coalesce::FlightResult::Outcome::kFailed) {
-          word = "error";
-          counters_.errors.fetch_add(1, std::memory_order_relaxed);
-        } else if (result.from_cache) {
-          word = "hit";
-          counters_.hits.fetch_add(1, std::memory_order_relaxed);
-          response.headers.emplace_back("Age", AgeSeconds(deps_.clock.Now(), r.created));
-        } else if (word == "miss") {
-          counters_.misses.fetch_add(1, std::memory_order_relaxed);
-        } else if (word == "coalesced") {
-          counters_.coalesced.fetch_add(1, std::memory_order_relaxed);
-        } else {
-          counters_.bypass.fetch_add(1, std::memory_order_relaxed);
-        }
-        response.headers.emplace_back(kStatusHeader, word);
-        if (cacheable) response.headers.emplace_back(kKeyHeader, key.hex);
-        waiter->respond(std::move(response));
-      });
+  // Runs once the flight ends, also for a client that already got a pending
+  // answer: its spend event needs the flight's outcome.
+  ticket.flight->OnComplete([this, waiter, p, key, cacheable, status_word, context,
+                             model = generation->model,
+                             estimate = *estimate](const coalesce::FlightResult& result) {
+    const cache::CachedResponse& r = *result.response;
+    std::string word = status_word;
+    base::Money cost;
+    base::Money saving;
+    if (result.denied) {
+      word = "denied";
+      counters_.denied.fetch_add(1, std::memory_order_relaxed);
+    } else if (result.outcome == coalesce::FlightResult::Outcome::kFailed) {
+      word = "error";
+      counters_.errors.fetch_add(1, std::memory_order_relaxed);
+      if (status_word != "coalesced") cost = result.cost;
+    } else if (result.from_cache) {
+      word = "hit";
+      saving = estimate;
+      counters_.hits.fetch_add(1, std::memory_order_relaxed);
+    } else if (word == "coalesced") {
+      saving = estimate;
+      counters_.coalesced.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      cost = result.cost;
+      (word == "miss" ? counters_.misses : counters_.bypass)
+          .fetch_add(1, std::memory_order_relaxed);
+    }
+    RecordSpend(*p, context, model, word, cost, saving, r.prediction_id,
+                word == "coalesced" || word == "hit" ? std::chrono::microseconds{0}
+                                                     : result.upstream_latency);
+    if (waiter->answered.exchange(true)) return;
+    deps_.timers.Cancel(waiter->timer);
+    http::Response response;
+    response.status = r.http_status;
+    response.content_type = r.content_type;
+    response.shared_body = r.body;
+    if (word == "hit")
+      response.headers.emplace_back("Age", AgeSeconds(deps_.clock.Now(), r.created));
+    if (result.denied) {
+      response.headers.emplace_back("Retry-After", std::to_string(result.retry_after_seconds));
+      response.headers.emplace_back("x-should-retry", "false");
+    }
+    response.headers.emplace_back(kStatusHeader, word);
+    if (cacheable) response.headers.emplace_back(kKeyHeader, key.hex);
+    waiter->respond(std::move(response));
+  });
 
   if (!ticket.leader) return;
   auto flight = std::make_shared<Flight>();
@@ -294,30 +356,61 @@ void Gateway::HandleGeneration(const Provider& provider, std::string rest, http:
   flight->body = std::move(request.body);
   flight->deadline = Clock::now() + deps_.options.upstream.deadline;
   flight->next_poll = deps_.options.upstream.poll_initial;
+  flight->estimate = *estimate;
+  flight->scopes = ScopesFor(deps_.options.budgets, context.identity.user, generation->model);
   StartFlight(std::move(flight));
 }
 
 void Gateway::StartFlight(std::shared_ptr<Flight> flight) {
-  if (!flight->plan.lookup) {
-    CallUpstream(std::move(flight));
+  // The persistent tier and the ledger may touch the disk: the blocking pool.
+  deps_.blocking.Post([this, flight = std::move(flight)]() mutable {
+    if (flight->plan.lookup) {
+      base::SystemTime now = deps_.clock.Now();
+      cache::CachedResponsePtr entry = deps_.cache.Get(flight->key, now);
+      if (entry && (!flight->plan.max_age || now - entry->created <= *flight->plan.max_age)) {
+        FinishFlight(flight, {.outcome = coalesce::FlightResult::Outcome::kSucceeded,
+                              .response = std::move(entry),
+                              .from_cache = true});
+        return;
+      }
+    }
+    ReserveAndCall(std::move(flight));
+  });
+}
+
+void Gateway::ReserveAndCall(std::shared_ptr<Flight> flight) {
+  base::SystemTime now = deps_.clock.Now();
+  auto reserved = deps_.ledger.Reserve(flight->scopes, flight->estimate, now);
+  if (!reserved.ok()) {
+    // The budget fails closed: no call is made that it cannot account for.
+    spdlog::error("budget ledger unavailable: {}", std::string(reserved.status().message()));
+    FailFlight(flight, absl::UnavailableError(
+                           "the budget ledger is unavailable, so no paid call can be made"));
     return;
   }
-  // The persistent tier may touch the disk: ask it from the blocking pool.
-  deps_.blocking.Post([this, flight = std::move(flight)]() mutable {
-    base::SystemTime now = deps_.clock.Now();
-    cache::CachedResponsePtr entry = deps_.cache.Get(flight->key, now);
-    if (entry && (!flight->plan.max_age || now - entry->created <= *flight->plan.max_age)) {
-      FinishFlight(flight, {.outcome = coalesce::FlightResult::Outcome::kSucceeded,
-                            .response = std::move(entry),
-                            .from_cache = true});
-      return;
-    }
-    CallUpstream(std::move(flight));
-  });
+  if (const auto* denial = std::get_if<budget::Denial>(&*reserved)) {
+    providers::ClientError error = DenialError(*denial);
+    spdlog::warn("denied {} on {}: {}", flight->model, flight->provider->options->name,
+                 error.message);
+    auto entry = std::make_shared<cache::CachedResponse>();
+    entry->http_status = 429;
+    entry->body = std::make_shared<const std::string>(flight->provider->adapter->ErrorBody(error));
+    entry->provider = flight->provider->options->name;
+    entry->model = flight->model;
+    FinishFlight(flight, {.outcome = coalesce::FlightResult::Outcome::kFailed,
+                          .response = std::move(entry),
+                          .denied = true,
+                          .retry_after_seconds = RetryAfterSeconds(*denial, now)});
+    return;
+  }
+  flight->reservation.emplace(deps_.ledger, std::get<budget::ReservationId>(*reserved),
+                              flight->estimate);
+  CallUpstream(std::move(flight));
 }
 
 void Gateway::CallUpstream(std::shared_ptr<Flight> flight) {
   counters_.upstream_creates.fetch_add(1, std::memory_order_relaxed);
+  flight->upstream_started = Clock::now();
   upstream::UpstreamRequest request = BuildUpstreamRequest(
       *flight->provider, "POST", flight->rest, flight->query, flight->headers, flight->body);
   // The gateway does the waiting for every client of the flight, each with
@@ -398,6 +491,7 @@ void Gateway::OnUpstreamAnswer(std::shared_ptr<Flight> flight,
     case providers::UpstreamState::Phase::kSucceeded:
       break;
   }
+  const base::Money cost = deps_.prices.Settle(flight->estimate, state);
   entry->prediction_id = std::move(state.id);
   entry->body = std::make_shared<const std::string>(std::move(answer->body));
   entry->created = deps_.clock.Now();
@@ -419,7 +513,8 @@ void Gateway::OnUpstreamAnswer(std::shared_ptr<Flight> flight,
     });
   }
   FinishFlight(flight, {.outcome = coalesce::FlightResult::Outcome::kSucceeded,
-                        .response = std::move(stored)});
+                        .response = std::move(stored),
+                        .cost = cost});
 }
 
 void Gateway::SchedulePoll(std::shared_ptr<Flight> flight, std::string prediction_id) {
@@ -443,10 +538,33 @@ void Gateway::SchedulePoll(std::shared_ptr<Flight> flight, std::string predictio
 }
 
 void Gateway::FinishFlight(const std::shared_ptr<Flight>& flight, coalesce::FlightResult result) {
+  if (flight->reservation) {
+    // Settle the hold: a success at its actual cost; a call whose outcome
+    // is unknown (timed out: the provider may still run and charge it) at
+    // the estimate; a definite failure costs nothing. The ledger write goes
+    // to the blocking pool and does not delay the answer.
+    result.upstream_latency = std::chrono::duration_cast<std::chrono::microseconds>(
+        Clock::now() - flight->upstream_started);
+    bool spent = result.outcome == coalesce::FlightResult::Outcome::kSucceeded;
+    if (!spent && flight->outcome_unknown) {
+      spent = true;
+      result.cost = flight->estimate;
+    }
+    if (!spent) result.cost = {};
+    deps_.blocking.Post([this, flight, spent, cost = result.cost] {
+      absl::Status s = spent ? flight->reservation->Settle(cost) : flight->reservation->Release();
+      if (!s.ok()) {
+        spdlog::error("budget: could not close reservation for {}: {}", flight->model,
+                      std::string(s.message()));
+      }
+      if (spent) deps_.alerts.Check(flight->scopes, deps_.clock.Now());
+    });
+  }
   deps_.inflight.Complete(flight->key, flight->shared, std::move(result));
 }
 
 void Gateway::FailFlight(const std::shared_ptr<Flight>& flight, const absl::Status& error) {
+  if (error.code() == absl::StatusCode::kDeadlineExceeded) flight->outcome_unknown = true;
   http::Response response = ErrorResponse(flight->provider, http::HttpStatusFor(error), error);
   auto entry = std::make_shared<cache::CachedResponse>();
   entry->http_status = response.status;
@@ -545,10 +663,49 @@ http::Response Gateway::ErrorResponse(const Provider* provider, int http_status,
   return response;
 }
 
+void Gateway::RecordSpend(const Provider& provider, const RequestContext& context,
+                          std::string model, std::string cache_status, base::Money cost,
+                          base::Money saving, std::string prediction_id,
+                          std::chrono::microseconds upstream_latency) {
+  deps_.spend_sink.Record(spend::SpendEvent{
+      .ts = deps_.clock.Now(),
+      .request_id = context.request_id,
+      .provider = provider.options->name,
+      .model = std::move(model),
+      .user = context.identity.user,
+      .cost = cost,
+      .saving = saving,
+      .cache_status = std::move(cache_status),
+      .prediction_id = std::move(prediction_id),
+      .upstream_latency = upstream_latency,
+      .total_latency =
+          std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - context.started),
+  });
+}
+
 http::Response Gateway::HealthResponse() const {
   http::Response response;
   response.body = R"({"status":"ok"})";
   return response;
+}
+
+void Gateway::HandleAdmin(const http::Request& request, http::Respond respond) {
+  if (!deps_.auth.IsAdmin(request.headers)) {
+    counters_.errors.fetch_add(1, std::memory_order_relaxed);
+    respond(ErrorResponse(nullptr, 401,
+                          absl::UnauthenticatedError(
+                              "admin endpoints need the admin key (Authorization: Bearer KEY)")));
+    return;
+  }
+  if (request.path == "/v1/stats" && request.method == "GET") {
+    RespondStats(std::move(respond));
+    return;
+  }
+  // The spend store and the ledger read SQLite: not on the event loop.
+  deps_.blocking.Post([this, request, respond = std::move(respond)] {
+    respond(
+        HandleAdminApi(request, deps_.options, deps_.spend_store, deps_.ledger, deps_.clock.Now()));
+  });
 }
 
 void Gateway::RespondStats(http::Respond respond) const {
@@ -558,14 +715,14 @@ void Gateway::RespondStats(http::Respond respond) const {
     auto tiers = deps_.cache.Stats();
     http::Response response;
     response.body = fmt::format(
-        R"({{"requests":{},"hits":{},"misses":{},"coalesced":{},"bypass":{},"errors":{},)"
+        R"({{"requests":{},"hits":{},"misses":{},"coalesced":{},"bypass":{},"denied":{},"errors":{},)"
         R"("upstream_creates":{},"upstream_polls":{},"passthrough":{},"store_failures":{},)"
         R"("inflight":{},"cache":{{"memory":{{"entries":{},"bytes":{}}},)"
         R"("persistent":{{"entries":{},"bytes":{}}}}}}})",
         c.requests.load(), c.hits.load(), c.misses.load(), c.coalesced.load(), c.bypass.load(),
-        c.errors.load(), c.upstream_creates.load(), c.upstream_polls.load(), c.passthrough.load(),
-        c.store_failures.load(), deps_.inflight.InflightCount(), tiers.memory.entries,
-        tiers.memory.bytes, tiers.persistent.entries, tiers.persistent.bytes);
+        c.denied.load(), c.errors.load(), c.upstream_creates.load(), c.upstream_polls.load(),
+        c.passthrough.load(), c.store_failures.load(), deps_.inflight.InflightCount(),
+        tiers.memory.entries, tiers.memory.bytes, tiers.persistent.entries, tiers.persistent.bytes);
     respond(std::move(response));
   });
 }

@@ -10,11 +10,16 @@
 #include "gencache/base/clock.hpp"
 #include "gencache/base/timer_queue.hpp"
 #include "gencache/base/worker_pool.hpp"
+#include "gencache/budget/budget_ledger.hpp"
+#include "gencache/budget/pricing.hpp"
 #include "gencache/cache/tiered_cache.hpp"
 #include "gencache/coalesce/inflight_registry.hpp"
 #include "gencache/config/options.hpp"
 #include "gencache/http/message.hpp"
+#include "gencache/pipeline/budget_alerts.hpp"
+#include "gencache/pipeline/identity.hpp"
 #include "gencache/providers/provider_adapter.hpp"
+#include "gencache/spend/spend_event.hpp"
 #include "gencache/upstream/http_client.hpp"
 
 namespace gencache::pipeline {
@@ -26,6 +31,7 @@ struct GatewayCounters {
   std::atomic<std::uint64_t> misses{0};
   std::atomic<std::uint64_t> coalesced{0};
   std::atomic<std::uint64_t> bypass{0};
+  std::atomic<std::uint64_t> denied{0};
   std::atomic<std::uint64_t> errors{0};
   std::atomic<std::uint64_t> upstream_creates{0};  // generation calls made upstream
   std::atomic<std::uint64_t> upstream_polls{0};
@@ -45,6 +51,12 @@ struct GatewayDeps {
   base::TimerQueue& timers;
   base::WorkerPool& blocking;  // SQLite and other blocking calls
   const base::Clock& clock;
+  const budget::PriceTable& prices;
+  budget::BudgetLedger& ledger;  // blocking: called on `blocking`
+  spend::SpendSink& spend_sink;
+  spend::SpendStore& spend_store;  // blocking: called on `blocking`
+  const Authenticator& auth;
+  BudgetAlerts& alerts;  // checked after each settle, on `blocking`
 };
 
 // The request pipeline as an http::Handler: routes /NAME/... to its provider,
@@ -68,8 +80,16 @@ class Gateway final : public http::Handler {
   struct Flight;    // the work behind one coalesced upstream call
 
  private:
+  // What every request handler carries along for the spend event.
+  struct RequestContext {
+    Identity identity;
+    std::string request_id;
+    std::chrono::steady_clock::time_point started;
+  };
+
   void HandleGeneration(const Provider& provider, std::string rest, http::Request request,
-                        http::Respond respond);
+                        http::Respond respond, RequestContext context);
+  void HandleAdmin(const http::Request& request, http::Respond respond);
   void HandlePredictionGet(const Provider& provider, std::string id, std::string rest,
                            http::Request request, http::Respond respond);
   void PassThrough(const Provider& provider, const std::string& rest, http::Request request,
@@ -77,12 +97,18 @@ class Gateway final : public http::Handler {
 
   // The leader's side of a flight.
   void StartFlight(std::shared_ptr<Flight> flight);
+  // Reserves the estimate in every budget scope, then calls; runs on the
+  // blocking pool.
+  void ReserveAndCall(std::shared_ptr<Flight> flight);
   void CallUpstream(std::shared_ptr<Flight> flight);
   void OnUpstreamAnswer(std::shared_ptr<Flight> flight,
                         absl::StatusOr<upstream::UpstreamResponse> answer);
   void SchedulePoll(std::shared_ptr<Flight> flight, std::string prediction_id);
   void FinishFlight(const std::shared_ptr<Flight>& flight, coalesce::FlightResult result);
   void FailFlight(const std::shared_ptr<Flight>& flight, const absl::Status& error);
+  void RecordSpend(const Provider& provider, const RequestContext& context, std::string model,
+                   std::string cache_status, base::Money cost, base::Money saving,
+                   std::string prediction_id, std::chrono::microseconds upstream_latency);
 
   upstream::UpstreamRequest BuildUpstreamRequest(const Provider& provider, std::string method,
                                                  const std::string& rest, const std::string& query,

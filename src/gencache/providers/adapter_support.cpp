@@ -72,6 +72,37 @@ bool IsExplicitSeed(const json::value* seed) {
   }
 }
 
+void AddExtraFields(const ClientError& error, json::object& object) {
+  for (const auto& [name, value] : error.text_fields) object[name] = value;
+  for (const auto& [name, value] : error.number_fields) object[name] = value;
+}
+
+void ReadPricingInputs(const json::object& fields, GenerationRequest& request) {
+  for (std::string_view name : {"num_outputs", "n", "num_images", "batch_size"}) {
+    const json::value* v = fields.if_contains(name);
+    if (v == nullptr) continue;
+    std::int64_t count = 0;
+    if (v->is_int64()) count = v->get_int64();
+    if (v->is_uint64() && v->get_uint64() <= 10'000)
+      count = static_cast<std::int64_t>(v->get_uint64());
+    if (v->is_double() && v->get_double() >= 1 && v->get_double() <= 10'000 &&
+        v->get_double() == static_cast<double>(static_cast<std::int64_t>(v->get_double()))) {
+      count = static_cast<std::int64_t>(v->get_double());
+    }
+    // Out-of-range counts are the provider's to refuse; price them as 1
+    // rather than trusting an absurd multiplier either way.
+    if (count >= 1 && count <= 10'000) request.output_count = count;
+    break;
+  }
+  for (std::string_view name : {"duration", "duration_seconds", "seconds"}) {
+    const json::value* v = fields.if_contains(name);
+    if (v == nullptr || !v->is_number()) continue;
+    double seconds = v->to_number<double>();
+    if (seconds > 0 && seconds <= 86'400) request.duration_seconds = seconds;
+    break;
+  }
+}
+
 absl::StatusOr<GenerationRequest> RequestFromInput(ProviderKind kind, std::string route,
                                                    std::string model, json::object& body) {
   json::object input;
@@ -85,6 +116,7 @@ absl::StatusOr<GenerationRequest> RequestFromInput(ProviderKind kind, std::strin
   request.model = std::move(model);
   request.prompt = std::string(StringMember(input, "prompt").value_or(""));
   request.seeded = IsExplicitSeed(input.if_contains("seed"));
+  ReadPricingInputs(input, request);
   json::object params;
   params.emplace("input", std::move(input));
   request.canonical_params = keying::CanonicalJson(json::value(std::move(params)));
@@ -99,6 +131,16 @@ UpstreamState InspectPrediction(int http_status, std::string_view body,
   if (!object.ok()) return state;
   state.id = std::string(StringMember(*object, "id").value_or(""));
   state.status = std::string(StringMember(*object, "status").value_or(""));
+  if (const json::value* metadata = object->if_contains("metadata");
+      metadata != nullptr && metadata->is_object()) {
+    const json::value* billing = metadata->get_object().if_contains("billing");
+    if (billing != nullptr && billing->is_object()) {
+      const json::value* credits = billing->get_object().if_contains("credits_used");
+      if (credits != nullptr && credits->is_number() && credits->to_number<double>() >= 0) {
+        state.credits_used = credits->to_number<double>();
+      }
+    }
+  }
   if (http_status < 200 || http_status > 299) return state;
   for (const StatusWord& word : words) {
     if (word.word == state.status) state.phase = word.phase;

@@ -42,6 +42,13 @@ bool IsExplicitSeed(const boost::json::value* seed);
 // Takes it from `body` (absent counts as {}; anything but an object is an
 // InvalidArgument) and fills route, model, prompt, seeded and
 // canonical_params {"input": ...}.
+// Adds ClientError's extra members to `object`.
+void AddExtraFields(const ClientError& error, boost::json::object& object);
+
+// Fills GenerationRequest::output_count and duration_seconds from the
+// fields of `fields` (an `input` object, or OpenAI's top level).
+void ReadPricingInputs(const boost::json::object& fields, GenerationRequest& request);
+
 absl::StatusOr<GenerationRequest> RequestFromInput(ProviderKind kind, std::string route,
                                                    std::string model, boost::json::object& body);
 

@@ -54,6 +54,7 @@ class OpenAIAdapter final : public ProviderAdapter {
     }
     request.prompt = std::string(StringMember(*object, "prompt").value_or(""));
     request.seeded = IsExplicitSeed(object->if_contains("seed"));
+    ReadPricingInputs(*object, request);
     const json::value* stream = object->if_contains("stream");
     request.event_stream = stream != nullptr && stream->is_bool() && stream->get_bool();
     json::object kept;
@@ -98,6 +99,7 @@ class OpenAIAdapter final : public ProviderAdapter {
     detail["type"] = error.type;
     detail["code"] = error.code;
     detail["param"] = nullptr;
+    AddExtraFields(error, detail);
     json::object out;
     out["error"] = std::move(detail);
     return json::serialize(out);

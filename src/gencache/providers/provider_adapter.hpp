@@ -1,10 +1,13 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "gencache/http/message.hpp"
@@ -46,6 +49,11 @@ struct GenerationRequest {
   // model excluded. Hashed with the namespace into the cache key.
   std::string canonical_params;
   ClientWait wait;
+  // What pricing multiplies by: the outputs requested (`num_outputs`, `n`,
+  // `num_images`, `batch_size`; 1 when absent or invalid) and a duration in
+  // seconds (`duration`, `duration_seconds`, `seconds`) when the input has one.
+  std::int64_t output_count = 1;
+  std::optional<double> duration_seconds;
   // The answer will be server-sent events (OpenAI `stream: true`), not one
   // JSON body: the pipeline must neither cache nor coalesce it. `stream` is
   // not part of the key, so this flag is the only place it shows.
@@ -58,6 +66,9 @@ struct UpstreamState {
   Phase phase = Phase::kFailed;
   std::string id;      // provider prediction id, may be empty (OpenAI)
   std::string status;  // provider's status word, e.g. "processing"
+  // What the provider says it charged, in its credits (Skytells
+  // `metadata.billing.credits_used`), when the body reports it.
+  std::optional<double> credits_used;
 };
 
 // An error to report to a client in the shape its provider's SDK parses.
@@ -66,6 +77,10 @@ struct ClientError {
   std::string code;     // stable machine code, e.g. "invalid_json"
   std::string type;     // error class, e.g. "invalid_request_error"
   std::string message;  // human text, never containing secrets
+  // Extra members of the error object (budget denials: scope, spent, limit,
+  // reset time), in order.
+  std::vector<std::pair<std::string, std::string>> text_fields;
+  std::vector<std::pair<std::string, double>> number_fields;
 };
 
 // Everything the gateway knows about one provider's wire protocol. Stateless

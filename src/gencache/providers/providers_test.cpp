@@ -431,7 +431,7 @@ TEST(ErrorBodyTest, ReplicateShape) {
   EXPECT_EQ(
       body,
       json::parse(
-          R"({"title":"invalid_json","detail":"request body is not \"JSON\"","status":400})"));
+          R"({"title":"invalid_json","detail":"request body is not \"JSON\"","status":400,"type":"invalid_request_error"})"));
 }
 
 TEST(ErrorBodyTest, OpenAIShape) {
@@ -460,6 +460,51 @@ TEST(CacheKeyForTest, SeparatesNamespacesAndProviders) {
   ASSERT_EQ(skytells.canonical_params, replicate.canonical_params);
   ASSERT_EQ(skytells.model, replicate.model);
   EXPECT_NE(Key(skytells), Key(replicate));
+}
+
+}  // namespace
+}  // namespace gencache::providers
+
+namespace gencache::providers {
+namespace {
+
+TEST(ErrorBodyTest, ExtraFieldsJoinTheErrorObject) {
+  ClientError error{.http_status = 429, .code = "budget_exceeded", .type = "budget_exceeded",
+                    .message = "Daily budget exceeded ($1.00 / $1.00)."};
+  error.text_fields = {{"scope", "daily"}};
+  error.number_fields = {{"limit_usd", 1.0}};
+  auto sky = boost::json::parse(MakeAdapter(ProviderKind::kSkytells)->ErrorBody(error));
+  EXPECT_EQ(sky.at("error").at("scope"), "daily");
+  EXPECT_EQ(sky.at("error").at("limit_usd"), 1.0);
+  auto openai = boost::json::parse(MakeAdapter(ProviderKind::kOpenAI)->ErrorBody(error));
+  EXPECT_EQ(openai.at("error").at("type"), "budget_exceeded");
+  EXPECT_EQ(openai.at("error").at("scope"), "daily");
+  auto replicate = boost::json::parse(MakeAdapter(ProviderKind::kReplicate)->ErrorBody(error));
+  EXPECT_EQ(replicate.at("type"), "budget_exceeded");
+  EXPECT_EQ(replicate.at("limit_usd"), 1.0);
+}
+
+TEST(PricingInputs, CountsAndDurations) {
+  auto replicate = MakeAdapter(ProviderKind::kReplicate);
+  auto r = replicate->ParseGeneration(
+      "predictions", R"({"version":"v","input":{"num_outputs":4,"duration":2.5}})", {});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->output_count, 4);
+  EXPECT_EQ(r->duration_seconds, 2.5);
+  auto absurd = replicate->ParseGeneration(
+      "predictions", R"({"version":"v","input":{"num_outputs":-3,"duration":"long"}})", {});
+  EXPECT_EQ(absurd->output_count, 1);
+  EXPECT_FALSE(absurd->duration_seconds.has_value());
+  auto openai = MakeAdapter(ProviderKind::kOpenAI)->ParseGeneration(
+      "images/generations", R"({"prompt":"p","n":3})", {});
+  EXPECT_EQ(openai->output_count, 3);
+}
+
+TEST(InspectTest, ReadsSkytellsCredits) {
+  auto state = MakeAdapter(ProviderKind::kSkytells)
+                   ->Inspect(200, R"({"id":"p","status":"succeeded",
+                                    "metadata":{"billing":{"credits_used":2.5}}})");
+  EXPECT_EQ(state.credits_used, 2.5);
 }
 
 }  // namespace

@@ -165,6 +165,8 @@ class ReplicateAdapter final : public ProviderAdapter {
     out["title"] = error.code;
     out["detail"] = error.message;
     out["status"] = error.http_status;
+    if (!error.type.empty()) out["type"] = error.type;
+    AddExtraFields(error, out);
     return json::serialize(out);
   }
 

@@ -75,6 +75,7 @@ class SkytellsAdapter final : public ProviderAdapter {
     detail["error_id"] = error_id;
     detail["details"] = error.type;
     detail["http_status"] = error.http_status;
+    AddExtraFields(error, detail);
     json::object out;
     out["status"] = false;
     out["error"] = std::move(detail);

@@ -1,0 +1,486 @@
+#include "gencache/budget/sqlite_ledger.hpp"
+
+#include <fmt/format.h>
+#include <sqlite3.h>
+
+#include <array>
+#include <chrono>
+#include <tuple>
+#include <utility>
+
+#include "gencache/base/check.hpp"
+#include "gencache/budget/ledger_checks.hpp"
+
+namespace gencache::budget {
+namespace {
+
+constexpr std::chrono::milliseconds kBusyTimeout{5000};
+
+// kMigrations[v] takes a file from schema version v to v + 1.
+//
+// reservations.id is never reused: closed rows are kept, so the largest id
+// is never deleted. The partial index keeps SettleOrphans' scan to the open
+// rows however long the history grows.
+constexpr std::array<const char*, SqliteLedger::kSchemaVersion> kMigrations = {
+    R"sql(
+      CREATE TABLE balances (
+        kind            TEXT NOT NULL,
+        subject         TEXT NOT NULL,
+        window          TEXT NOT NULL,
+        spent_micros    INTEGER NOT NULL,
+        reserved_micros INTEGER NOT NULL,
+        PRIMARY KEY (kind, subject, window)
+      ) WITHOUT ROWID;
+      CREATE TABLE reservations (
+        id            INTEGER PRIMARY KEY,
+        amount_micros INTEGER NOT NULL,
+        created_ms    INTEGER NOT NULL,
+        state         TEXT NOT NULL CHECK (state IN ('open', 'settled', 'released')),
+        actual_micros INTEGER
+      );
+      CREATE INDEX reservations_open ON reservations (id) WHERE state = 'open';
+      CREATE TABLE reservation_scopes (
+        reservation_id INTEGER NOT NULL,
+        kind           TEXT NOT NULL,
+        subject        TEXT NOT NULL,
+        window         TEXT NOT NULL,
+        PRIMARY KEY (reservation_id, kind, subject)
+      ) WITHOUT ROWID;
+    )sql",
+};
+
+// The stored spelling of a ScopeKind. Kept apart from ToString (which names
+// scopes to clients) so a display change cannot orphan stored balances.
+std::string_view KindCode(ScopeKind kind) {
+  switch (kind) {
+    case ScopeKind::kGlobalDay:
+      return "global_day";
+    case ScopeKind::kUserDay:
+      return "user_day";
+    case ScopeKind::kModelDay:
+      return "model_day";
+    case ScopeKind::kGlobalMonth:
+      return "global_month";
+  }
+  GENCACHE_CHECK(false && "unknown ScopeKind");
+  return "";
+}
+
+std::int64_t ToMillis(base::SystemTime t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+absl::Status SqliteError(sqlite3* db, int rc, std::string_view path, std::string_view what) {
+  std::string message = fmt::format("sqlite budget ledger '{}': {}: {}", path, what,
+                                    db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  switch (rc & 0xff) {
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return absl::DataLossError(std::move(message));
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_CANTOPEN:
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+      return absl::UnavailableError(std::move(message));
+    default:
+      return absl::InternalError(std::move(message));
+  }
+}
+
+absl::Status ExecSql(sqlite3* db, const char* sql, std::string_view path, std::string_view what) {
+  const int rc = sqlite3_exec(db, sql, nullptr, nullptr, nullptr);
+  return rc == SQLITE_OK ? absl::OkStatus() : SqliteError(db, rc, path, what);
+}
+
+absl::StatusOr<int> UserVersion(sqlite3* db, std::string_view path) {
+  sqlite3_stmt* stmt = nullptr;
+  int rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, nullptr);
+  if (rc != SQLITE_OK) return SqliteError(db, rc, path, "reading the schema version");
+  rc = sqlite3_step(stmt);
+  const int version = rc == SQLITE_ROW ? sqlite3_column_int(stmt, 0) : 0;
+  sqlite3_finalize(stmt);
+  if (rc != SQLITE_ROW) return SqliteError(db, rc, path, "reading the schema version");
+  return version;
+}
+
+// Each step runs in its own write transaction and re-reads the version inside
+// it, so two processes opening a fresh file at once migrate it once.
+absl::Status Migrate(sqlite3* db, std::string_view path) {
+  for (;;) {
+    if (absl::Status s = ExecSql(db, "BEGIN IMMEDIATE", path, "starting the migration"); !s.ok()) {
+      return s;
+    }
+    absl::StatusOr<int> version = UserVersion(db, path);
+    absl::Status status;
+    bool done = false;
+    if (!version.ok()) {
+      status = version.status();
+    } else if (*version > SqliteLedger::kSchemaVersion) {
+      status = absl::FailedPreconditionError(fmt::format(
+          "sqlite budget ledger '{}': schema version {} is newer than this gencache supports ({})",
+          path, *version, SqliteLedger::kSchemaVersion));
+    } else if (*version == SqliteLedger::kSchemaVersion) {
+      done = true;
+    } else {
+      const std::string step = fmt::format("migrating to schema version {}", *version + 1);
+      status = ExecSql(db, kMigrations[static_cast<std::size_t>(*version)], path, step);
+      if (status.ok()) {
+        const std::string bump = fmt::format("PRAGMA user_version = {}", *version + 1);
+        status = ExecSql(db, bump.c_str(), path, step);
+      }
+    }
+    if (!status.ok()) {
+      sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+      return status;
+    }
+    if (absl::Status s = ExecSql(db, "COMMIT", path, "committing the migration"); !s.ok()) {
+      return s;
+    }
+    if (done) return absl::OkStatus();
+  }
+}
+
+// Resets the statement and drops its bindings when a call is done with it, so
+// bound views never outlive the call.
+class ScopedReset {
+ public:
+  explicit ScopedReset(sqlite3_stmt* stmt) : stmt_(stmt) {}
+  ~ScopedReset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+  ScopedReset(const ScopedReset&) = delete;
+  ScopedReset& operator=(const ScopedReset&) = delete;
+
+ private:
+  sqlite3_stmt* stmt_;
+};
+
+// Rolls back the connection's open transaction unless it was committed, so
+// every early return (a denial, an error) leaves no writes behind.
+class RollbackUnlessCommitted {
+ public:
+  RollbackUnlessCommitted(sqlite3* db, sqlite3_stmt* rollback) : db_(db), rollback_(rollback) {}
+  ~RollbackUnlessCommitted() {
+    // A failed COMMIT may already have rolled back (autocommit is then on).
+    if (sqlite3_get_autocommit(db_) == 0) {
+      sqlite3_step(rollback_);
+      sqlite3_reset(rollback_);
+    }
+  }
+  RollbackUnlessCommitted(const RollbackUnlessCommitted&) = delete;
+  RollbackUnlessCommitted& operator=(const RollbackUnlessCommitted&) = delete;
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* rollback_;
+};
+
+// SQLITE_STATIC: the bound bytes outlive the statement's use (see ScopedReset).
+void BindText(sqlite3_stmt* stmt, int index, std::string_view text) {
+  sqlite3_bind_text64(stmt, index, text.data(), text.size(), SQLITE_STATIC, SQLITE_UTF8);
+}
+
+std::string ColumnText(sqlite3_stmt* stmt, int column) {
+  const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, column));
+  return text == nullptr
+             ? std::string()
+             : std::string(text, static_cast<std::size_t>(sqlite3_column_bytes(stmt, column)));
+}
+
+}  // namespace
+
+void SqliteLedger::DbCloser::operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+
+void SqliteLedger::StatementFinalizer::operator()(sqlite3_stmt* stmt) const {
+  sqlite3_finalize(stmt);
+}
+
+absl::StatusOr<std::unique_ptr<SqliteLedger>> SqliteLedger::Open(std::string path) {
+  sqlite3* raw = nullptr;
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  Db db(raw);  // sqlite3_open_v2 may allocate a handle even when it fails
+  if (rc != SQLITE_OK) return SqliteError(db.get(), rc, path, "cannot open");
+
+  sqlite3_busy_timeout(db.get(), static_cast<int>(kBusyTimeout.count()));
+  // The first statement reads the header: a file that is not a database fails
+  // here with SQLITE_NOTADB.
+  if (absl::Status s = ExecSql(db.get(), "PRAGMA journal_mode = WAL", path, "enabling WAL");
+      !s.ok()) {
+    return s;
+  }
+  // FULL, not NORMAL: see the class comment.
+  if (absl::Status s = ExecSql(db.get(), "PRAGMA synchronous = FULL", path, "setting synchronous");
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = Migrate(db.get(), path); !s.ok()) return s;
+
+  std::unique_ptr<SqliteLedger> ledger(new SqliteLedger(std::move(path), std::move(db)));
+  if (absl::Status s = ledger->Prepare(); !s.ok()) return s;
+  return ledger;
+}
+
+SqliteLedger::SqliteLedger(std::string path, Db db) : path_(std::move(path)), db_(std::move(db)) {}
+
+SqliteLedger::~SqliteLedger() = default;
+
+absl::Status SqliteLedger::Prepare() {
+  absl::MutexLock lock(&mu_);
+  for (auto [out, sql] : {
+           std::pair{&begin_immediate_, "BEGIN IMMEDIATE"},
+           std::pair{&begin_read_, "BEGIN"},
+           std::pair{&commit_, "COMMIT"},
+           std::pair{&rollback_, "ROLLBACK"},
+           std::pair{&read_balance_,
+                     "SELECT spent_micros, reserved_micros FROM balances"
+                     " WHERE kind = ?1 AND subject = ?2 AND window = ?3"},
+           std::pair{&add_reserved_,
+                     "INSERT INTO balances (kind, subject, window, spent_micros, reserved_micros)"
+                     " VALUES (?1, ?2, ?3, 0, ?4) ON CONFLICT (kind, subject, window)"
+                     " DO UPDATE SET reserved_micros = reserved_micros + excluded.reserved_micros"},
+           std::pair{&close_balance_,
+                     "UPDATE balances SET spent_micros = spent_micros + ?4,"
+                     " reserved_micros = reserved_micros - ?5"
+                     " WHERE kind = ?1 AND subject = ?2 AND window = ?3 RETURNING reserved_micros"},
+           std::pair{&insert_reservation_,
+                     "INSERT INTO reservations (amount_micros, created_ms, state)"
+                     " VALUES (?1, ?2, 'open') RETURNING id"},
+           std::pair{&insert_scope_,
+                     "INSERT INTO reservation_scopes (reservation_id, kind, subject, window)"
+                     " VALUES (?1, ?2, ?3, ?4)"},
+           std::pair{&read_reservation_,
+                     "SELECT amount_micros FROM reservations WHERE id = ?1 AND state = 'open'"},
+           std::pair{&read_scopes_,
+                     "SELECT kind, subject, window FROM reservation_scopes"
+                     " WHERE reservation_id = ?1"},
+           std::pair{&delete_scopes_, "DELETE FROM reservation_scopes WHERE reservation_id = ?1"},
+           std::pair{&finish_reservation_,
+                     "UPDATE reservations SET state = ?2, actual_micros = ?3"
+                     " WHERE id = ?1 AND state = 'open'"},
+           std::pair{&open_reservations_,
+                     "SELECT id FROM reservations WHERE state = 'open' ORDER BY id"},
+       }) {
+    sqlite3_stmt* stmt = nullptr;
+    const int rc =
+        sqlite3_prepare_v3(db_.get(), sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+    out->reset(stmt);
+    if (rc != SQLITE_OK) return Error(rc, "preparing statements");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SqliteLedger::Error(int rc, std::string_view what) const {
+  return SqliteError(db_.get(), rc, path_, what);
+}
+
+absl::Status SqliteLedger::Exec(sqlite3_stmt* stmt, std::string_view what) {
+  ScopedReset reset(stmt);
+  const int rc = sqlite3_step(stmt);
+  return rc == SQLITE_DONE ? absl::OkStatus() : Error(rc, what);
+}
+
+absl::StatusOr<SqliteLedger::Totals> SqliteLedger::ReadBalanceLocked(ScopeKind kind,
+                                                                     std::string_view subject,
+                                                                     std::string_view window) {
+  sqlite3_stmt* stmt = read_balance_.get();
+  ScopedReset reset(stmt);
+  BindText(stmt, 1, KindCode(kind));
+  BindText(stmt, 2, subject);
+  BindText(stmt, 3, window);
+  const int rc = sqlite3_step(stmt);
+  if (rc == SQLITE_DONE) return Totals{};
+  if (rc != SQLITE_ROW) return Error(rc, "reading a balance");
+  return Totals{.spent = base::Money{sqlite3_column_int64(stmt, 0)},
+                .reserved = base::Money{sqlite3_column_int64(stmt, 1)}};
+}
+
+absl::StatusOr<std::variant<ReservationId, Denial>> SqliteLedger::Reserve(
+    std::span<const ScopeLimit> scopes, base::Money amount, base::SystemTime now) {
+  if (absl::Status s = ValidateReserve(scopes, amount); !s.ok()) return s;
+  std::vector<std::string> windows;
+  windows.reserve(scopes.size());
+  for (const ScopeLimit& scope : scopes) windows.push_back(WindowOf(scope.kind, now));
+
+  absl::MutexLock lock(&mu_);
+  if (absl::Status s = Exec(begin_immediate_.get(), "starting a reservation"); !s.ok()) return s;
+  RollbackUnlessCommitted guard(db_.get(), rollback_.get());
+
+  for (std::size_t i = 0; i < scopes.size(); ++i) {
+    absl::StatusOr<Totals> totals =
+        ReadBalanceLocked(scopes[i].kind, scopes[i].subject, windows[i]);
+    if (!totals.ok()) return totals.status();
+    ScopeBalance balance = MakeBalance(scopes[i], now, totals->spent, totals->reserved);
+    if (!Fits(balance, amount)) return Denial{.scope = std::move(balance), .requested = amount};
+  }
+
+  ReservationId id = 0;
+  {
+    sqlite3_stmt* stmt = insert_reservation_.get();
+    ScopedReset reset(stmt);
+    sqlite3_bind_int64(stmt, 1, amount.micros);
+    sqlite3_bind_int64(stmt, 2, ToMillis(now));
+    int rc = sqlite3_step(stmt);
+    if (rc != SQLITE_ROW) return Error(rc, "recording a reservation");
+    id = sqlite3_column_int64(stmt, 0);
+    rc = sqlite3_step(stmt);
+    if (rc != SQLITE_DONE) return Error(rc, "recording a reservation");
+  }
+  for (std::size_t i = 0; i < scopes.size(); ++i) {
+    const std::string_view kind = KindCode(scopes[i].kind);
+    {
+      sqlite3_stmt* stmt = add_reserved_.get();
+      ScopedReset reset(stmt);
+      BindText(stmt, 1, kind);
+      BindText(stmt, 2, scopes[i].subject);
+      BindText(stmt, 3, windows[i]);
+      sqlite3_bind_int64(stmt, 4, amount.micros);
+      const int rc = sqlite3_step(stmt);
+      if (rc != SQLITE_DONE) return Error(rc, "reserving in a balance");
+    }
+    sqlite3_stmt* stmt = insert_scope_.get();
+    ScopedReset reset(stmt);
+    sqlite3_bind_int64(stmt, 1, id);
+    BindText(stmt, 2, kind);
+    BindText(stmt, 3, scopes[i].subject);
+    BindText(stmt, 4, windows[i]);
+    const int rc = sqlite3_step(stmt);
+    if (rc != SQLITE_DONE) return Error(rc, "recording a reservation's scope");
+  }
+  if (absl::Status s = Exec(commit_.get(), "committing a reservation"); !s.ok()) return s;
+  return id;
+}
+
+absl::Status SqliteLedger::CloseLocked(ReservationId id, std::optional<base::Money> actual,
+                                       Outcome outcome) {
+  base::Money amount;
+  {
+    sqlite3_stmt* stmt = read_reservation_.get();
+    ScopedReset reset(stmt);
+    sqlite3_bind_int64(stmt, 1, id);
+    const int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_DONE) {
+      return absl::NotFoundError(fmt::format("budget: no open reservation {}", id));
+    }
+    if (rc != SQLITE_ROW) return Error(rc, "reading a reservation");
+    amount = base::Money{sqlite3_column_int64(stmt, 0)};
+  }
+  const base::Money booked = actual.value_or(amount);
+
+  std::vector<std::tuple<std::string, std::string, std::string>> held;
+  {
+    sqlite3_stmt* stmt = read_scopes_.get();
+    ScopedReset reset(stmt);
+    sqlite3_bind_int64(stmt, 1, id);
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+      held.emplace_back(ColumnText(stmt, 0), ColumnText(stmt, 1), ColumnText(stmt, 2));
+    }
+    if (rc != SQLITE_DONE) return Error(rc, "reading a reservation's scopes");
+  }
+
+  for (const auto& [kind, subject, window] : held) {
+    sqlite3_stmt* stmt = close_balance_.get();
+    ScopedReset reset(stmt);
+    BindText(stmt, 1, kind);
+    BindText(stmt, 2, subject);
+    BindText(stmt, 3, window);
+    sqlite3_bind_int64(stmt, 4, booked.micros);
+    sqlite3_bind_int64(stmt, 5, amount.micros);
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_DONE) {
+      return absl::DataLossError(
+          fmt::format("sqlite budget ledger '{}': reservation {} holds {} '{}' in {}, which has "
+                      "no balance",
+                      path_, id, kind, subject, window));
+    }
+    if (rc != SQLITE_ROW) return Error(rc, "closing a reservation");
+    // Every open reservation's amount is part of each of its balances'
+    // reserved total; going below zero means the books no longer add up.
+    GENCACHE_CHECK(sqlite3_column_int64(stmt, 0) >= 0);
+    rc = sqlite3_step(stmt);
+    if (rc != SQLITE_DONE) return Error(rc, "closing a reservation");
+  }
+
+  {
+    sqlite3_stmt* stmt = delete_scopes_.get();
+    ScopedReset reset(stmt);
+    sqlite3_bind_int64(stmt, 1, id);
+    const int rc = sqlite3_step(stmt);
+    if (rc != SQLITE_DONE) return Error(rc, "closing a reservation");
+  }
+  sqlite3_stmt* stmt = finish_reservation_.get();
+  ScopedReset reset(stmt);
+  sqlite3_bind_int64(stmt, 1, id);
+  BindText(stmt, 2, outcome == Outcome::kSettled ? "settled" : "released");
+  sqlite3_bind_int64(stmt, 3, booked.micros);
+  const int rc = sqlite3_step(stmt);
+  if (rc != SQLITE_DONE) return Error(rc, "closing a reservation");
+  GENCACHE_CHECK(sqlite3_changes64(db_.get()) == 1);
+  return absl::OkStatus();
+}
+
+absl::Status SqliteLedger::Close(ReservationId id, std::optional<base::Money> actual,
+                                 Outcome outcome) {
+  absl::MutexLock lock(&mu_);
+  if (absl::Status s = Exec(begin_immediate_.get(), "starting to close a reservation"); !s.ok()) {
+    return s;
+  }
+  RollbackUnlessCommitted guard(db_.get(), rollback_.get());
+  if (absl::Status s = CloseLocked(id, actual, outcome); !s.ok()) return s;
+  return Exec(commit_.get(), "committing a closed reservation");
+}
+
+absl::Status SqliteLedger::Settle(ReservationId id, base::Money actual) {
+  if (absl::Status s = ValidateActual(actual); !s.ok()) return s;
+  return Close(id, actual, Outcome::kSettled);
+}
+
+absl::Status SqliteLedger::Release(ReservationId id) {
+  return Close(id, base::Money{}, Outcome::kReleased);
+}
+
+absl::StatusOr<std::vector<ScopeBalance>> SqliteLedger::Balances(std::span<const ScopeLimit> scopes,
+                                                                 base::SystemTime now) {
+  std::vector<ScopeBalance> out;
+  out.reserve(scopes.size());
+  absl::MutexLock lock(&mu_);
+  if (absl::Status s = Exec(begin_read_.get(), "starting to read balances"); !s.ok()) return s;
+  RollbackUnlessCommitted guard(db_.get(), rollback_.get());
+  for (const ScopeLimit& scope : scopes) {
+    const std::string window = WindowOf(scope.kind, now);
+    absl::StatusOr<Totals> totals = ReadBalanceLocked(scope.kind, scope.subject, window);
+    if (!totals.ok()) return totals.status();
+    out.push_back(MakeBalance(scope, now, totals->spent, totals->reserved));
+  }
+  if (absl::Status s = Exec(commit_.get(), "finishing reading balances"); !s.ok()) return s;
+  return out;
+}
+
+absl::StatusOr<std::int64_t> SqliteLedger::SettleOrphans() {
+  absl::MutexLock lock(&mu_);
+  if (absl::Status s = Exec(begin_immediate_.get(), "starting to settle orphans"); !s.ok()) {
+    return s;
+  }
+  RollbackUnlessCommitted guard(db_.get(), rollback_.get());
+  std::vector<ReservationId> ids;
+  {
+    sqlite3_stmt* stmt = open_reservations_.get();
+    ScopedReset reset(stmt);
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) ids.push_back(sqlite3_column_int64(stmt, 0));
+    if (rc != SQLITE_DONE) return Error(rc, "listing open reservations");
+  }
+  for (ReservationId id : ids) {
+    if (absl::Status s = CloseLocked(id, std::nullopt, Outcome::kSettled); !s.ok()) return s;
+  }
+  if (absl::Status s = Exec(commit_.get(), "committing settled orphans"); !s.ok()) return s;
+  return static_cast<std::int64_t>(ids.size());
+}
+
+}  // namespace gencache::budget
