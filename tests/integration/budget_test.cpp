@@ -12,6 +12,7 @@
 
 #include "fake_provider/fake_provider.hpp"
 #include "gencache/app/gateway_app.hpp"
+#include "gencache/cli/commands.hpp"
 #include "gencache/http/server.hpp"
 #include "tests/support/raw_http.hpp"
 
@@ -63,7 +64,7 @@ class BudgetTest : public ::testing::Test {
     std::filesystem::remove_all(data_dir_);
   }
 
-  void Start(std::string_view extra) {
+  void Start(std::string_view extra, const base::Clock& clock = base::SystemClock::Instance()) {
     gateway_.reset();
     auto options =
         config::ParseConfig(fmt::format(R"(
@@ -77,7 +78,7 @@ providers:
 )",
                                         data_dir_.string(), fake_server_->port(), extra));
     ASSERT_TRUE(options.ok()) << options.status();
-    auto app = app::GatewayApp::Start(*options);
+    auto app = app::GatewayApp::Start(*options, clock);
     ASSERT_TRUE(app.ok()) << app.status();
     gateway_ = std::move(*app);
   }
@@ -253,6 +254,56 @@ TEST_F(BudgetTest, GatewayKeysIdentifyUsersAndSeparateTeams) {
       Send(Get("/v1/spend/events?user=alice&limit=1", "Authorization: Bearer gw-admin\r\n"));
   EXPECT_EQ(StatusOf(events), 200) << events;
   EXPECT_EQ(json::parse(BodyOf(events)).as_object()["events"].as_array().size(), 1u);
+}
+
+TEST_F(BudgetTest, DailyWindowRollsOverAtUtcMidnight) {
+  base::FakeClock clock(base::SystemTime{std::chrono::sys_days{std::chrono::year{2026} / 11 / 26}} +
+                        std::chrono::hours{23} + std::chrono::minutes{59});
+  Start("budgets: {daily_usd: 0.04, monthly_usd: 0.08}", clock);
+  EXPECT_EQ(StatusOf(Send(Post("/skytells/predict", Seeded(1)))), 200);
+  std::string denied = Send(Post("/skytells/predict", Seeded(2)));
+  ASSERT_EQ(StatusOf(denied), 429) << denied;
+  EXPECT_EQ(HeaderOf(denied, "Retry-After"), "60");  // a minute to midnight
+  EXPECT_NE(BodyOf(denied).find("2026-11-27T00:00:00Z"), std::string::npos) << denied;
+  clock.Advance(std::chrono::minutes{2});
+  EXPECT_EQ(StatusOf(Send(Post("/skytells/predict", Seeded(2)))), 200);
+  // A day later the daily scope has room, but the month window did not roll
+  // over: its limit binds.
+  clock.Advance(std::chrono::hours{24});
+  std::string monthly = Send(Post("/skytells/predict", Seeded(3)));
+  EXPECT_EQ(StatusOf(monthly), 429) << monthly;
+  EXPECT_NE(BodyOf(monthly).find("Monthly budget exceeded"), std::string::npos) << monthly;
+}
+
+TEST_F(BudgetTest, ReportCommandReadsTheDataDir) {
+  Start("budgets: {daily_usd: 10}");
+  Send(Post("/skytells/predict", Seeded(1)));
+  Send(Post("/skytells/predict", Seeded(1)));
+  gateway_.reset();  // a clean shutdown writes every event
+  std::string dir = data_dir_.string();
+  std::vector<std::string> args = {"gencache", "report", "--data-dir", dir,
+                                   "--by",     "model",  "--format",   "json"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  ::testing::internal::CaptureStdout();
+  int rc = cli::Main(static_cast<int>(argv.size()), argv.data());
+  std::string out = ::testing::internal::GetCapturedStdout();
+  ASSERT_EQ(rc, 0) << out;
+  json::object report = json::parse(out).as_object();
+  EXPECT_EQ(report["group_by"].as_string(), "model");
+  json::object total = report["total"].as_object();
+  EXPECT_EQ(total["requests"].to_number<int>(), 2);
+  EXPECT_EQ(total["hits"].to_number<int>(), 1);
+  EXPECT_DOUBLE_EQ(total["cost_usd"].to_number<double>(), 0.04);
+  EXPECT_DOUBLE_EQ(total["saved_usd"].to_number<double>(), 0.04);
+
+  args[7] = "table";
+  argv.clear();
+  for (auto& a : args) argv.push_back(a.data());
+  ::testing::internal::CaptureStdout();
+  EXPECT_EQ(cli::Main(static_cast<int>(argv.size()), argv.data()), 0);
+  std::string table = ::testing::internal::GetCapturedStdout();
+  EXPECT_NE(table.find("truefusion-pro"), std::string::npos) << table;
 }
 
 }  // namespace

@@ -26,6 +26,7 @@ namespace gencache::app {
 // Declaration order is construction order; Stop() tears down explicitly.
 struct GatewayApp::Parts {
   config::Options options;
+  const base::Clock* clock = nullptr;
   std::unique_ptr<cache::MemoryStore> memory;
   std::unique_ptr<cache::SqliteStore> sqlite;
   std::unique_ptr<cache::TieredCache> tiered;
@@ -50,7 +51,7 @@ constexpr auto kEvictionInterval = std::chrono::minutes(10);
 void ScheduleEviction(GatewayApp::Parts* parts) {
   parts->timers->RunAfter(kEvictionInterval, [parts] {
     parts->blocking->Post([parts] {
-      auto evicted = parts->tiered->EvictExpired(base::SystemClock::Instance().Now());
+      auto evicted = parts->tiered->EvictExpired(parts->clock->Now());
       if (evicted.memory + evicted.persistent > 0) {
         spdlog::info("evicted expired entries: {} from memory, {} from disk", evicted.memory,
                      evicted.persistent);
@@ -62,8 +63,10 @@ void ScheduleEviction(GatewayApp::Parts* parts) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<GatewayApp>> GatewayApp::Start(config::Options options) {
+absl::StatusOr<std::unique_ptr<GatewayApp>> GatewayApp::Start(config::Options options,
+                                                              const base::Clock& clock) {
   auto parts = std::make_unique<Parts>();
+  parts->clock = &clock;
   parts->options = std::move(options);
   const config::Options& o = parts->options;
   spdlog::set_level(spdlog::level::from_str(o.log_level));
@@ -114,7 +117,7 @@ absl::StatusOr<std::unique_ptr<GatewayApp>> GatewayApp::Start(config::Options op
     for (const auto& [model, limit] : o.budgets.per_model_daily) {
       scopes.push_back({.kind = budget::ScopeKind::kModelDay, .subject = model, .limit = limit});
     }
-    parts->alerts->Prime(scopes, base::SystemClock::Instance().Now());
+    parts->alerts->Prime(scopes, clock.Now());
   }
   parts->gateway = std::make_unique<pipeline::Gateway>(pipeline::GatewayDeps{
       .options = o,
@@ -123,7 +126,7 @@ absl::StatusOr<std::unique_ptr<GatewayApp>> GatewayApp::Start(config::Options op
       .http = *parts->http,
       .timers = *parts->timers,
       .blocking = *parts->blocking,
-      .clock = base::SystemClock::Instance(),
+      .clock = clock,
       .prices = *parts->prices,
       .ledger = *parts->ledger,
       .spend_sink = *parts->spend,

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "absl/status/statusor.h"
+#include "gencache/base/clock.hpp"
 #include "gencache/config/options.hpp"
 #include "gencache/pipeline/gateway.hpp"
 
@@ -15,7 +16,10 @@ namespace gencache::app {
 class GatewayApp {
  public:
   // Opens the data dir (creating it), the stores, and starts serving.
-  static absl::StatusOr<std::unique_ptr<GatewayApp>> Start(config::Options options);
+  // `clock` decides expiry, budget windows and event times (tests pass a
+  // FakeClock); it must outlive the app.
+  static absl::StatusOr<std::unique_ptr<GatewayApp>> Start(
+      config::Options options, const base::Clock& clock = base::SystemClock::Instance());
   ~GatewayApp();
 
   std::uint16_t port() const;

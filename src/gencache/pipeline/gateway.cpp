@@ -379,6 +379,10 @@ void Gateway::StartFlight(std::shared_ptr<Flight> flight) {
 }
 
 void Gateway::ReserveAndCall(std::shared_ptr<Flight> flight) {
+  if (flight->scopes.empty()) {  // no limit applies: nothing to hold
+    CallUpstream(std::move(flight));
+    return;
+  }
   base::SystemTime now = deps_.clock.Now();
   auto reserved = deps_.ledger.Reserve(flight->scopes, flight->estimate, now);
   if (!reserved.ok()) {
