@@ -192,13 +192,19 @@ function Percent(part, whole) {
   return whole === 0 ? "0.0%" : `${((100 * part) / whole).toFixed(1)}%`;
 }
 
+function all_count(phases) {
+  return phases.reduce((n, p) => n + p.results.length, 0);
+}
+
 async function Main() {
   const args = ParseArgs(process.argv.slice(2));
 
   let gateway_before;
   let fake_before;
+  let spend_before;
   try {
     gateway_before = await GetJson(`${args.gateway}/v1/stats`);
+    spend_before = (await GetJson(`${args.gateway}/v1/spend/summary?group_by=model`)).total;
     fake_before = await GetJson(`${args.fake}/_fake/stats`);
   } catch (e) {
     process.stderr.write(`demo-workload: cannot read stats: ${e.message}\n`);
@@ -213,6 +219,15 @@ async function Main() {
     gw[k] = gateway_after[k] - gateway_before[k];
   }
   const fake_creates = fake_after.total_creates - fake_before.total_creates;
+  // Spend events are written in batches: wait (bounded) until all are in.
+  let spend_after = spend_before;
+  for (let i = 0; i < 50; i++) {
+    spend_after = (await GetJson(`${args.gateway}/v1/spend/summary?group_by=model`)).total;
+    if (spend_after.requests - spend_before.requests >= all_count(phases)) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const spent_usd = spend_after.cost_usd - spend_before.cost_usd;
+  const saved_usd = spend_after.saved_usd - spend_before.saved_usd;
 
   const all = phases.flatMap((p) => p.results);
   const total = Count(all);
@@ -249,6 +264,9 @@ async function Main() {
   Fact("upstream calls without gencache", `${sent}  (one per request)`);
   Fact("upstream calls made (provider's count)", `${fake_creates}`);
   Fact("upstream calls saved", `${saved}  (${Percent(saved, sent)})`);
+  line();
+  Fact("spent at the provider", `$${spent_usd.toFixed(2)}  (price table; unlisted models at $0.04)`);
+  Fact("saved by gencache", `$${saved_usd.toFixed(2)}  (${Percent(saved_usd, saved_usd + spent_usd)} of $${(saved_usd + spent_usd).toFixed(2)})`);
   line();
   const latency = (status) => Median(all.filter((r) => r.status === status).map((r) => r.ms));
   line(
@@ -316,6 +334,8 @@ async function Main() {
       gateway: gw,
       upstream_calls: fake_creates,
       saved,
+      spent_usd,
+      saved_usd,
       median_ms: Object.fromEntries(kStatuses.slice(0, 4).map((s) => [s, latency(s)])),
       consistent: problems.length === 0,
     };

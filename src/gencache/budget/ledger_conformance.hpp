@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <memory>
+#include <ostream>
 #include <span>
 #include <string>
 #include <vector>
@@ -26,6 +27,7 @@ struct LedgerFactory {
   static std::string Name(const testing::TestParamInfo<LedgerFactory>& info) {
     return info.param.name;
   }
+  friend void PrintTo(const LedgerFactory& factory, std::ostream* os) { *os << factory.name; }
 };
 
 class BudgetLedgerConformance : public testing::TestWithParam<LedgerFactory> {

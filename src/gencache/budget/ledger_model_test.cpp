@@ -203,7 +203,7 @@ TEST_P(LedgerModelTest, SqliteAgreesWithTheReferenceOnEveryBalance) {
   absl::StatusOr<std::unique_ptr<SqliteLedger>> sqlite = SqliteLedger::Open(dir.File("budget.db"));
   ASSERT_TRUE(sqlite.ok()) << sqlite.status();
   LedgerModel model(GetParam(), *std::move(sqlite));
-  model.Run(1500);
+  model.Run(2500);
   // The run exercised both outcomes and crossed days and a month.
   EXPECT_GT(model.granted(), 100);
   EXPECT_GT(model.denied(), 50);

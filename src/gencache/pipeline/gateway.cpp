@@ -388,8 +388,10 @@ void Gateway::ReserveAndCall(std::shared_ptr<Flight> flight) {
   if (!reserved.ok()) {
     // The budget fails closed: no call is made that it cannot account for.
     spdlog::error("budget ledger unavailable: {}", std::string(reserved.status().message()));
-    FailFlight(flight, absl::UnavailableError(
-                           "the budget ledger is unavailable, so no paid call can be made"));
+    FailFlight(
+        flight,
+        absl::UnavailableError("the budget ledger is unavailable, so no paid call can be made"),
+        503);
     return;
   }
   if (const auto* denial = std::get_if<budget::Denial>(&*reserved)) {
@@ -567,9 +569,11 @@ void Gateway::FinishFlight(const std::shared_ptr<Flight>& flight, coalesce::Flig
   deps_.inflight.Complete(flight->key, flight->shared, std::move(result));
 }
 
-void Gateway::FailFlight(const std::shared_ptr<Flight>& flight, const absl::Status& error) {
+void Gateway::FailFlight(const std::shared_ptr<Flight>& flight, const absl::Status& error,
+                         int http_status) {
   if (error.code() == absl::StatusCode::kDeadlineExceeded) flight->outcome_unknown = true;
-  http::Response response = ErrorResponse(flight->provider, http::HttpStatusFor(error), error);
+  http::Response response = ErrorResponse(
+      flight->provider, http_status != 0 ? http_status : http::HttpStatusFor(error), error);
   auto entry = std::make_shared<cache::CachedResponse>();
   entry->http_status = response.status;
   entry->content_type = response.content_type;

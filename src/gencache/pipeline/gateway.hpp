@@ -105,7 +105,10 @@ class Gateway final : public http::Handler {
                         absl::StatusOr<upstream::UpstreamResponse> answer);
   void SchedulePoll(std::shared_ptr<Flight> flight, std::string prediction_id);
   void FinishFlight(const std::shared_ptr<Flight>& flight, coalesce::FlightResult result);
-  void FailFlight(const std::shared_ptr<Flight>& flight, const absl::Status& error);
+  // Ends the flight with `error`, answered with `http_status` (0: the
+  // status error_mapping gives the error).
+  void FailFlight(const std::shared_ptr<Flight>& flight, const absl::Status& error,
+                  int http_status = 0);
   void RecordSpend(const Provider& provider, const RequestContext& context, std::string model,
                    std::string cache_status, base::Money cost, base::Money saving,
                    std::string prediction_id, std::chrono::microseconds upstream_latency);

@@ -62,12 +62,12 @@ base::SystemTime FromMillis(std::int64_t ms) {
 }
 
 absl::Status SqliteError(sqlite3* db, int rc, std::string_view path, std::string_view what) {
-  std::string message = fmt::format("sqlite spend store '{}': {}: {}", path, what,
-                                    db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  const std::string message = fmt::format("sqlite spend store '{}': {}: {}", path, what,
+                                          db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
   switch (rc & 0xff) {
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:
-      return absl::DataLossError(std::move(message));
+      return absl::DataLossError(message);
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
     case SQLITE_CANTOPEN:
@@ -75,9 +75,9 @@ absl::Status SqliteError(sqlite3* db, int rc, std::string_view path, std::string
     case SQLITE_FULL:
     case SQLITE_READONLY:
     case SQLITE_PERM:
-      return absl::UnavailableError(std::move(message));
+      return absl::UnavailableError(message);
     default:
-      return absl::InternalError(std::move(message));
+      return absl::InternalError(message);
   }
 }
 
