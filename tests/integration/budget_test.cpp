@@ -7,7 +7,9 @@
 #include <boost/json.hpp>
 #include <filesystem>
 #include <latch>
+#include <mutex>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "fake_provider/fake_provider.hpp"
@@ -254,6 +256,62 @@ TEST_F(BudgetTest, GatewayKeysIdentifyUsersAndSeparateTeams) {
       Send(Get("/v1/spend/events?user=alice&limit=1", "Authorization: Bearer gw-admin\r\n"));
   EXPECT_EQ(StatusOf(events), 200) << events;
   EXPECT_EQ(json::parse(BodyOf(events)).as_object()["events"].as_array().size(), 1u);
+}
+
+// Receives alert webhooks; the first delivery fails, to exercise the retry.
+class WebhookReceiver : public http::Handler {
+ public:
+  void Handle(http::Request request, http::Respond respond) override {
+    http::Response response;
+    if (calls_.fetch_add(1) == 0) {
+      response.status = 500;
+    } else {
+      std::lock_guard lock(mu_);
+      bodies_.push_back(request.body);
+    }
+    respond(std::move(response));
+  }
+  http::Response Reject(std::string_view, const absl::Status&) override { return {}; }
+  std::vector<std::string> bodies() {
+    std::lock_guard lock(mu_);
+    return bodies_;
+  }
+
+ private:
+  std::atomic<int> calls_{0};
+  std::mutex mu_;
+  std::vector<std::string> bodies_;
+};
+
+TEST_F(BudgetTest, ThresholdAlertsReachTheWebhookOnce) {
+  WebhookReceiver receiver;
+  auto hook = http::Server::Start({.port = 0, .threads = 1}, receiver);
+  ASSERT_TRUE(hook.ok());
+  Start(
+      fmt::format("budgets: {{daily_usd: 0.08, alert_thresholds: [0.5, 1.0], alert_webhook: "
+                  "http://127.0.0.1:{}/hook}}",
+                  (*hook)->port()));
+  EXPECT_EQ(StatusOf(Send(Post("/skytells/predict", Seeded(1)))), 200);
+  EXPECT_EQ(StatusOf(Send(Post("/skytells/predict", Seeded(2)))), 200);
+  EXPECT_EQ(StatusOf(Send(Post("/skytells/predict", Seeded(3)))), 429);
+  std::vector<std::string> bodies;
+  for (int i = 0; i < 100 && bodies.size() < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    bodies = receiver.bodies();
+  }
+  ASSERT_EQ(bodies.size(), 2u);
+  std::set<double> thresholds;
+  for (const std::string& body : bodies) {
+    json::object event = json::parse(body).as_object();
+    EXPECT_EQ(event["event_type"].as_string(), "budget_threshold");
+    EXPECT_EQ(event["scope"].as_string(), "daily");
+    thresholds.insert(event["threshold"].to_number<double>());
+  }
+  EXPECT_EQ(thresholds, (std::set<double>{0.5, 1.0}));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(receiver.bodies().size(), 2u);  // once per threshold per window
+  gateway_.reset();
+  (*hook)->Stop();
 }
 
 TEST_F(BudgetTest, DailyWindowRollsOverAtUtcMidnight) {
