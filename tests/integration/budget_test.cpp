@@ -252,6 +252,20 @@ TEST_F(BudgetTest, GatewayKeysIdentifyUsersAndSeparateTeams) {
       EXPECT_EQ(r.at("key").as_string(), "bob");
     }
   }
+  std::string series =
+      Send(Get("/v1/spend/timeseries?bucket=day", "Authorization: Bearer gw-admin\r\n"));
+  ASSERT_EQ(StatusOf(series), 200) << series;
+  json::object ts = json::parse(BodyOf(series)).as_object();
+  EXPECT_EQ(ts["bucket"].as_string(), "day");
+  std::int64_t misses = 0, hits = 0;
+  for (const auto& row : ts["rows"].as_array()) {
+    const json::object& r = row.as_object();
+    EXPECT_EQ(r.at("model").as_string(), "truefusion-pro");
+    if (r.at("cache_status").as_string() == "miss") misses += r.at("requests").to_number<int>();
+    if (r.at("cache_status").as_string() == "hit") hits += r.at("requests").to_number<int>();
+  }
+  EXPECT_EQ(misses, 2);
+  EXPECT_EQ(hits, 1);
   std::string events =
       Send(Get("/v1/spend/events?user=alice&limit=1", "Authorization: Bearer gw-admin\r\n"));
   EXPECT_EQ(StatusOf(events), 200) << events;

@@ -138,6 +138,21 @@ http::Response HandleAdminApi(const http::Request& request, const config::Option
     response.body = spend::FormatEventsJson(*events, filter.limit, filter.offset);
     return response;
   }
+  if (request.path == "/v1/spend/timeseries") {
+    std::string bucket_name = QueryParam(q, "bucket").value_or("day");
+    if (bucket_name != "day" && bucket_name != "hour") {
+      return JsonError(400, "bucket must be day or hour");
+    }
+    spend::Bucket bucket = bucket_name == "day" ? spend::Bucket::kDay : spend::Bucket::kHour;
+    auto from = TimeParamOr(q, "from", now - std::chrono::days{30});
+    auto to = TimeParamOr(q, "to", now + std::chrono::seconds{1});
+    if (!from.ok()) return JsonError(400, std::string(from.status().message()));
+    if (!to.ok()) return JsonError(400, std::string(to.status().message()));
+    auto rows = spend.Timeseries(bucket, *from, *to);
+    if (!rows.ok()) return JsonError(503, std::string(rows.status().message()));
+    response.body = spend::FormatTimeseriesJson(bucket, *rows);
+    return response;
+  }
   if (request.path == "/v1/budgets") {
     std::string user = QueryParam(q, "user").value_or("");
     std::vector<budget::ScopeLimit> scopes = ScopesFor(options.budgets, user, "");

@@ -21,6 +21,7 @@ std::optional<std::string> QueryParam(std::string_view query, std::string_view n
 // The read-only admin API over the spend store and the ledger:
 //   GET /v1/spend/summary?group_by=model|user|day&from=&to=
 //   GET /v1/spend/events?from=&to=&model=&user=&status=&limit=&offset=
+//   GET /v1/spend/timeseries?bucket=day|hour&from=&to=
 //   GET /v1/budgets[?user=ID]
 // Blocking (it reads SQLite): call it off the event loops. Answers 404 for
 // other paths and 400 for bad parameters; never throws.

@@ -285,6 +285,25 @@ std::string FormatEventsJson(const std::vector<SpendEvent>& events, std::int64_t
   return out;
 }
 
+std::string FormatTimeseriesJson(Bucket bucket, const std::vector<SeriesRow>& rows) {
+  std::string out =
+      bucket == Bucket::kDay ? R"({"bucket":"day","rows":[)" : R"({"bucket":"hour","rows":[)";
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const SeriesRow& r = rows[i];
+    if (i > 0) out += ',';
+    out += R"({"t":)";
+    AppendJsonString(out, r.t);
+    out += R"(,"model":)";
+    AppendJsonString(out, r.model);
+    out += R"(,"cache_status":)";
+    AppendJsonString(out, r.cache_status);
+    out += fmt::format(R"(,"requests":{},"cost_usd":{},"saved_usd":{}}})", r.requests,
+                       base::FormatUsdMicros(r.cost), base::FormatUsdMicros(r.saved));
+  }
+  out += "]}";
+  return out;
+}
+
 std::string FormatEventJsonLine(const SpendEvent& event) {
   std::string out = R"({"event_type":"generation_cost",)";
   AppendEventFieldsJson(out, event);

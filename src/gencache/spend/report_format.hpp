@@ -51,6 +51,10 @@ std::string FormatSummaryCsv(const Summary& summary);
 std::string FormatEventsJson(const std::vector<SpendEvent>& events, std::int64_t limit,
                              std::int64_t offset);
 
+// {"bucket":"day"|"hour","rows":[{"t","model","cache_status","requests",
+//  "cost_usd","saved_usd"}]}
+std::string FormatTimeseriesJson(Bucket bucket, const std::vector<SeriesRow>& rows);
+
 // One event for log shippers: the FormatEventsJson object with
 // "event_type":"generation_cost" first. No trailing newline.
 std::string FormatEventJsonLine(const SpendEvent& event);

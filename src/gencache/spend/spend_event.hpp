@@ -59,6 +59,19 @@ struct Summary {
 };
 
 // Events with from <= ts < to; by default, all of them.
+// Requests, cost and saving per time bucket, model and cache status: the
+// breakdown behind "spend per day by model" and "status mix over time".
+enum class Bucket { kHour, kDay };
+
+struct SeriesRow {
+  std::string t;  // "2026-11-26" (day) or "2026-11-26T13:00:00Z" (hour), UTC
+  std::string model;
+  std::string cache_status;
+  std::int64_t requests = 0;
+  base::Money cost;
+  base::Money saved;
+};
+
 struct EventFilter {
   base::SystemTime from{};
   base::SystemTime to = base::SystemTime::max();
@@ -78,6 +91,10 @@ class SpendStore {
                                             base::SystemTime to) = 0;
   // Newest first.
   virtual absl::StatusOr<std::vector<SpendEvent>> Events(const EventFilter& filter) = 0;
+  // Events with from <= ts < to, grouped by bucket, model and status;
+  // ordered by bucket, then model, then status.
+  virtual absl::StatusOr<std::vector<SeriesRow>> Timeseries(Bucket bucket, base::SystemTime from,
+                                                            base::SystemTime to) = 0;
 };
 
 }  // namespace gencache::spend

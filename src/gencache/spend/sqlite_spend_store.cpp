@@ -459,6 +459,40 @@ absl::StatusOr<Summary> SqliteSpendStore::Summarize(GroupBy group_by, base::Syst
   return summary;
 }
 
+absl::StatusOr<std::vector<SeriesRow>> SqliteSpendStore::Timeseries(Bucket bucket,
+                                                                    base::SystemTime from,
+                                                                    base::SystemTime to) {
+  const char* bucket_sql = bucket == Bucket::kDay
+                               ? "date(ts_ms / 1000, 'unixepoch')"
+                               : "strftime('%Y-%m-%dT%H:00:00Z', ts_ms / 1000, 'unixepoch')";
+  const std::string sql = fmt::format(
+      "SELECT {} AS t, model, cache_status, COUNT(*), SUM(cost_micros), SUM(saving_micros) "
+      "FROM events WHERE ts_ms >= ?1 AND ts_ms < ?2 GROUP BY t, model, cache_status "
+      "ORDER BY t, model, cache_status",
+      bucket_sql);
+  absl::MutexLock lock(&reader_mu_);
+  sqlite3* db = reader_db_.get();
+  sqlite3_stmt* raw = nullptr;
+  int rc = sqlite3_prepare_v2(db, sql.c_str(), -1, &raw, nullptr);
+  Statement stmt(raw);
+  if (rc != SQLITE_OK) return SqliteError(db, rc, path_, "preparing the time series");
+  sqlite3_bind_int64(raw, 1, ToMillis(from));
+  sqlite3_bind_int64(raw, 2, ToMillis(to));
+  std::vector<SeriesRow> rows;
+  while ((rc = sqlite3_step(raw)) == SQLITE_ROW) {
+    rows.push_back(SeriesRow{
+        .t = ColumnText(raw, 0),
+        .model = ColumnText(raw, 1),
+        .cache_status = ColumnText(raw, 2),
+        .requests = sqlite3_column_int64(raw, 3),
+        .cost = base::Money::FromMicros(sqlite3_column_int64(raw, 4)),
+        .saved = base::Money::FromMicros(sqlite3_column_int64(raw, 5)),
+    });
+  }
+  if (rc != SQLITE_DONE) return SqliteError(db, rc, path_, "reading the time series");
+  return rows;
+}
+
 absl::StatusOr<std::vector<SpendEvent>> SqliteSpendStore::Events(const EventFilter& filter) {
   if (filter.limit < 1 || filter.offset < 0) {
     return absl::InvalidArgumentError(

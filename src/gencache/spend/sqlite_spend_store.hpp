@@ -99,6 +99,8 @@ class SqliteSpendStore final : public SpendSink, public SpendStore {
                                     base::SystemTime to) override;
   // InvalidArgument for limit < 1 or offset < 0; a limit above
   // kMaxEventsLimit is capped.
+  absl::StatusOr<std::vector<SeriesRow>> Timeseries(Bucket bucket, base::SystemTime from,
+                                                    base::SystemTime to) override;
   absl::StatusOr<std::vector<SpendEvent>> Events(const EventFilter& filter) override;
 
  private:
