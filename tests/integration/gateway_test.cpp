@@ -331,6 +331,13 @@ TEST_F(GatewayTest, EntriesSurviveARestart) {
   EXPECT_EQ(Creates(), 1);
 }
 
+TEST_F(GatewayTest, MountsOfTheSameKindDoNotShareEntries) {
+  Send(Post("/skytells/predict", kSeeded));
+  // `down` is another Skytells mount: a cached answer from `skytells` must
+  // not be served for it (its upstream is unreachable: 502).
+  EXPECT_EQ(StatusOf(Send(Post("/down/predict", kSeeded))), 502);
+}
+
 TEST_F(GatewayTest, NamespacesAreSeparate) {
   Send(Post("/skytells/predict", kSeeded, "X-Gencache-Namespace: team-a\r\n"));
   std::string b = Send(Post("/skytells/predict", kSeeded, "X-Gencache-Namespace: team-b\r\n"));

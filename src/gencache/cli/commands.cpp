@@ -11,6 +11,7 @@
 #include <iostream>
 
 #include "gencache/app/gateway_app.hpp"
+#include "gencache/base/log.hpp"
 #include "gencache/budget/sqlite_ledger.hpp"
 #include "gencache/config/options.hpp"
 #include "gencache/pipeline/admin_api.hpp"
@@ -40,11 +41,9 @@ absl::StatusOr<config::Options> LoadWithOverrides(const ConfigFlags& flags) {
   return options;
 }
 
-void ConfigureLogging(const std::string& level) {
-  auto logger = spdlog::stderr_color_mt("gencache");
-  spdlog::set_default_logger(logger);
-  spdlog::set_level(spdlog::level::from_str(level));
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
+void ConfigureLogging(const config::Options& options) {
+  base::InitLogging(options.log_level,
+                    options.log_format == "text" ? base::LogFormat::kText : base::LogFormat::kJson);
 }
 
 int Serve(const ConfigFlags& flags) {
@@ -62,7 +61,7 @@ int Serve(const ConfigFlags& flags) {
     std::fprintf(stderr, "gencache: %s\n", std::string(options.status().message()).c_str());
     return 2;
   }
-  ConfigureLogging(options->log_level);
+  ConfigureLogging(*options);
   auto app = app::GatewayApp::Start(*options);
   if (!app.ok()) {
     spdlog::critical("cannot start: {}", std::string(app.status().message()));

@@ -411,8 +411,8 @@ absl::StatusOr<Options> ParseConfig(const std::string& yaml_text) {
   }
   try {
     CheckKeys(root, "config",
-              {"listen", "data_dir", "log_level", "server", "upstream", "cache", "providers",
-               "pricing", "budgets", "auth", "spend"},
+              {"listen", "data_dir", "log_level", "log_format", "log_prompts", "server", "upstream",
+               "cache", "providers", "pricing", "budgets", "auth", "spend"},
               errors);
     if (root["listen"]) {
       absl::Status s =
@@ -421,6 +421,11 @@ absl::StatusOr<Options> ParseConfig(const std::string& yaml_text) {
     }
     ReadString(root, "data_dir", "config", options.data_dir, errors);
     ReadString(root, "log_level", "config", options.log_level, errors);
+    ReadString(root, "log_format", "config", options.log_format, errors);
+    if (options.log_format != "json" && options.log_format != "text") {
+      errors.Add(fmt::format("log_format: must be json or text (got '{}')", options.log_format));
+    }
+    ReadBool(root, "log_prompts", "config", options.log_prompts, errors);
     static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn", "error", "off"};
     if (!kLevels.contains(options.log_level)) {
       errors.Add(

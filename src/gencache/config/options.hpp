@@ -91,6 +91,8 @@ struct Options {
   std::uint16_t listen_port = 8080;
   std::string data_dir = "./gencache-data";
   std::string log_level = "info";
+  std::string log_format = "json";  // or "text"
+  bool log_prompts = false;         // include prompts in debug request lines
   ServerSection server;
   UpstreamSection upstream;
   CacheSection cache;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -34,8 +35,18 @@ struct ScrapeSnapshot {
 // The gateway's Prometheus metrics (names follow Prometheus conventions:
 // `gencache_..._total` counters, base units, `_seconds`, `_usd`, `_bytes`).
 // Thread-safe; the Record calls are cheap enough for the cache-hit path.
+//
+// Label values may come from clients (model names), so their number is
+// capped: past a cap, new values are counted under "other". Values are cut
+// to kMaxLabelBytes and invalid UTF-8 bytes become '?'.
 class GatewayMetrics {
  public:
+  static constexpr std::size_t kMaxModels = 1000;
+  static constexpr std::size_t kMaxProviders = 64;
+  static constexpr std::size_t kMaxStatuses = 32;
+  static constexpr std::size_t kMaxErrorKinds = 64;
+  static constexpr std::size_t kMaxLabelBytes = 128;
+
   GatewayMetrics();
   ~GatewayMetrics();
   GatewayMetrics(const GatewayMetrics&) = delete;

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <random>
 
+#include "gencache/base/log.hpp"
 #include "gencache/base/strings.hpp"
 #include "gencache/budget/reservation.hpp"
 #include "gencache/http/error_mapping.hpp"
@@ -73,6 +74,16 @@ std::string NewRequestId() {
   return fmt::format("{:016x}{:08x}", prefix, counter.fetch_add(1, std::memory_order_relaxed));
 }
 
+bool ValidRequestId(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.' || c == ':';
+    if (!ok) return false;
+  }
+  return true;
+}
+
 std::string AgeSeconds(base::SystemTime now, base::SystemTime created) {
   auto age = std::chrono::duration_cast<std::chrono::seconds>(now - created).count();
   return std::to_string(age < 0 ? 0 : age);
@@ -109,6 +120,7 @@ struct Gateway::Flight {
   std::optional<budget::Reservation> reservation;
   Clock::time_point upstream_started;
   bool outcome_unknown = false;
+  std::string request_id;  // the leader's, for log lines about the call
 };
 
 Gateway::Gateway(GatewayDeps deps) : deps_(deps) {
@@ -134,6 +146,18 @@ Gateway::~Gateway() = default;
 
 void Gateway::Handle(http::Request request, http::Respond respond) {
   counters_.requests.fetch_add(1, std::memory_order_relaxed);
+  // Every answer carries the request's id: the client's own when it is a
+  // plausible id (so it cannot inject into logs), else a new one.
+  std::string request_id;
+  if (auto given = request.Header("x-request-id"); given && ValidRequestId(*given)) {
+    request_id = std::string(*given);
+  } else {
+    request_id = NewRequestId();
+  }
+  respond = [respond = std::move(respond), request_id](http::Response response) {
+    response.headers.emplace_back("X-Request-Id", request_id);
+    respond(std::move(response));
+  };
   const std::string& path = request.path;
   if (path == "/healthz" && (request.method == "GET" || request.method == "HEAD")) {
     respond(HealthResponse());
@@ -180,7 +204,7 @@ void Gateway::Handle(http::Request request, http::Respond respond) {
   }
   if (provider->adapter->IsGenerationRoute(request.method, rest)) {
     RequestContext context{.identity = *std::move(identity),
-                           .request_id = std::string(request.Header("x-request-id").value_or("")),
+                           .request_id = std::move(request_id),
                            .started = Clock::now()};
     HandleGeneration(*provider, std::move(rest), std::move(request), std::move(respond),
                      std::move(context));
@@ -206,7 +230,6 @@ http::Response Gateway::Reject(std::string_view target, const absl::Status& erro
 
 void Gateway::HandleGeneration(const Provider& provider, std::string rest, http::Request request,
                                http::Respond respond, RequestContext context) {
-  if (context.request_id.empty()) context.request_id = NewRequestId();
   auto generation = provider.adapter->ParseGeneration(rest, request.body, request.headers);
   auto directives = generation.ok() ? ParseClientDirectives(request.headers)
                                     : absl::StatusOr<ClientDirectives>(generation.status());
@@ -219,6 +242,7 @@ void Gateway::HandleGeneration(const Provider& provider, std::string rest, http:
     respond(ErrorResponse(&provider, 400, estimate.status()));
     return;
   }
+  if (deps_.options.log_prompts) context.prompt = generation->prompt;
   // Tenants never share cache entries: with gateway keys the namespace is
   // the key's team (a client's X-Gencache-Namespace only subdivides it).
   if (!context.identity.team.empty()) {
@@ -229,7 +253,12 @@ void Gateway::HandleGeneration(const Provider& provider, std::string rest, http:
   }
   CachePlan plan = PlanCaching(deps_.options, *provider.options, *generation, *directives);
   keying::CacheKey key;
-  if (plan.cacheable) key = providers::CacheKeyFor(*generation, plan.cache_namespace);
+  // The mount is part of the namespace: two mounts of one kind may reach
+  // different accounts or endpoints, whose outputs must not mix.
+  if (plan.cacheable) {
+    key = providers::CacheKeyFor(
+        *generation, fmt::format("{}/{}", provider.options->name, plan.cache_namespace));
+  }
 
   // The hot path: a live entry in the memory tier is answered right here,
   // on the event loop, with the stored bytes shared rather than copied. A
@@ -358,6 +387,7 @@ void Gateway::HandleGeneration(const Provider& provider, std::string rest, http:
   flight->next_poll = deps_.options.upstream.poll_initial;
   flight->estimate = *estimate;
   flight->scopes = ScopesFor(deps_.options.budgets, context.identity.user, generation->model);
+  flight->request_id = context.request_id;
   StartFlight(std::move(flight));
 }
 
@@ -387,6 +417,7 @@ void Gateway::ReserveAndCall(std::shared_ptr<Flight> flight) {
   auto reserved = deps_.ledger.Reserve(flight->scopes, flight->estimate, now);
   if (!reserved.ok()) {
     // The budget fails closed: no call is made that it cannot account for.
+    base::ScopedRequestId rid(flight->request_id);
     spdlog::error("budget ledger unavailable: {}", std::string(reserved.status().message()));
     FailFlight(
         flight,
@@ -396,6 +427,7 @@ void Gateway::ReserveAndCall(std::shared_ptr<Flight> flight) {
   }
   if (const auto* denial = std::get_if<budget::Denial>(&*reserved)) {
     providers::ClientError error = DenialError(*denial);
+    base::ScopedRequestId rid(flight->request_id);
     spdlog::warn("denied {} on {}: {}", flight->model, flight->provider->options->name,
                  error.message);
     auto entry = std::make_shared<cache::CachedResponse>();
@@ -438,6 +470,7 @@ void Gateway::OnUpstreamAnswer(std::shared_ptr<Flight> flight,
   // charge for): keep polling until the deadline rather than drop it.
   const bool transient = !answer.ok() || answer->status == 429 || answer->status >= 500;
   if (!flight->polling_id.empty() && transient && Clock::now() < flight->deadline) {
+    base::ScopedRequestId rid(flight->request_id);
     spdlog::warn("poll of {} prediction {} failed ({}); retrying", flight->provider->options->name,
                  flight->polling_id,
                  answer.ok() ? fmt::format("HTTP {}", answer->status)
@@ -447,6 +480,7 @@ void Gateway::OnUpstreamAnswer(std::shared_ptr<Flight> flight,
     return;
   }
   if (!answer.ok()) {
+    base::ScopedRequestId rid(flight->request_id);
     spdlog::warn("upstream {} failed: {}", flight->provider->options->name,
                  std::string(answer.status().message()));
     FailFlight(flight, answer.status());
@@ -508,6 +542,7 @@ void Gateway::OnUpstreamAnswer(std::shared_ptr<Flight> flight,
     // it finds the entry instead of starting a second upstream call; the
     // persistent copy follows on the blocking pool.
     if (absl::Status s = deps_.cache.PutMemory(flight->key, stored); !s.ok()) {
+      base::ScopedRequestId rid(flight->request_id);
       spdlog::warn("memory tier refused {}: {}", flight->key.hex, std::string(s.message()));
     }
     deps_.blocking.Post([this, key = flight->key, stored] {
@@ -560,6 +595,7 @@ void Gateway::FinishFlight(const std::shared_ptr<Flight>& flight, coalesce::Flig
     deps_.blocking.Post([this, flight, spent, cost = result.cost] {
       absl::Status s = spent ? flight->reservation->Settle(cost) : flight->reservation->Release();
       if (!s.ok()) {
+        base::ScopedRequestId rid(flight->request_id);
         spdlog::error("budget: could not close reservation for {}: {}", flight->model,
                       std::string(s.message()));
       }
@@ -675,6 +711,16 @@ void Gateway::RecordSpend(const Provider& provider, const RequestContext& contex
                           std::string model, std::string cache_status, base::Money cost,
                           base::Money saving, std::string prediction_id,
                           std::chrono::microseconds upstream_latency) {
+  if (spdlog::should_log(spdlog::level::debug)) {
+    base::ScopedRequestId rid(context.request_id);
+    spdlog::debug(
+        "request provider={} model={} user={} status={} cost={} upstream_ms={} total_ms={}{}",
+        provider.options->name, model, context.identity.user, cache_status,
+        base::FormatUsdMicros(cost), upstream_latency.count() / 1000,
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - context.started)
+            .count(),
+        context.prompt.empty() ? "" : fmt::format(" prompt={:?}", context.prompt));
+  }
   deps_.spend_sink.Record(spend::SpendEvent{
       .ts = deps_.clock.Now(),
       .request_id = context.request_id,

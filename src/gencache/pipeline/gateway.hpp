@@ -85,6 +85,7 @@ class Gateway final : public http::Handler {
     Identity identity;
     std::string request_id;
     std::chrono::steady_clock::time_point started;
+    std::string prompt;  // only with log_prompts: for the debug request line
   };
 
   void HandleGeneration(const Provider& provider, std::string rest, http::Request request,
