@@ -11,7 +11,8 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-system1.81-dev
   libabsl-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev libyaml-cpp-dev
   libcli11-dev libspdlog-dev libgtest-dev libgmock-dev libbenchmark-dev
-  nodejs npm wrk nginx-light
+  prometheus-cpp-dev
+  nodejs npm wrk nginx-light chromium
 )
 
 missing=()
@@ -37,8 +38,18 @@ else
   echo "install-deps: Debian packages present"
 fi
 
-# End-to-end clients: the providers' official SDKs, pinned in tests/e2e/package-lock.json.
+# The dashboard's chart library, pinned in web/package-lock.json and embedded
+# into the binary at build time (web/CMakeLists.txt).
+if [[ ! -f web/node_modules/chart.js/dist/chart.umd.js \
+      || web/package-lock.json -nt web/node_modules/.package-lock.json ]]; then
+  echo "install-deps: npm ci (web)"
+  (cd web && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# End-to-end clients: the providers' official SDKs and playwright-core (the
+# dashboard test drives chromium with it), pinned in tests/e2e/package-lock.json.
 if [[ ! -d tests/e2e/node_modules/skytells || ! -d tests/e2e/node_modules/replicate \
+      || ! -d tests/e2e/node_modules/playwright-core \
       || tests/e2e/package-lock.json -nt tests/e2e/node_modules/.package-lock.json ]]; then
   echo "install-deps: npm ci (tests/e2e)"
   (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)

@@ -403,7 +403,7 @@ test('the charts are drawn from the time series', LIMIT, async () => {
                                     Math.round((a.right - a.left) * scale),
                                     Math.round((a.bottom - a.top) * scale)).data;
       const datasets = chart.data.datasets.map((d) => {
-        const color = hex(d.borderWidth ? d.borderColor : d.backgroundColor);
+        const color = hex(d.backgroundColor);
         let pixels = 0;
         for (let i = 0; i < area.length; i += 4) {
           if (Math.abs(area[i] - color[0]) <= 3 && Math.abs(area[i + 1] - color[1]) <= 3 &&

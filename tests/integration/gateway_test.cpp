@@ -9,6 +9,7 @@
 #include <future>
 #include <random>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "fake_provider/fake_provider.hpp"
@@ -329,6 +330,55 @@ TEST_F(GatewayTest, EntriesSurviveARestart) {
   EXPECT_EQ(HeaderOf(again, "X-Gencache-Status"), "hit");
   EXPECT_EQ(BodyOf(again), BodyOf(first));
   EXPECT_EQ(Creates(), 1);
+}
+
+// The value of the sample `name{labels}` in a Prometheus text exposition, or
+// -1. Also checks every line is a comment or `name{...} value`.
+double Sample(const std::string& text, std::string_view series) {
+  std::istringstream lines(text);
+  std::string line;
+  double value = -1;
+  while (std::getline(lines, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    auto space = line.rfind(' ');
+    EXPECT_NE(space, std::string::npos) << line;
+    if (line.substr(0, space) == series) value = std::stod(line.substr(space + 1));
+  }
+  return value;
+}
+
+TEST_F(GatewayTest, MetricsCountAKnownWorkload) {
+  Send(Post("/skytells/predict", kSeeded));
+  Send(Post("/skytells/predict", kSeeded));
+  Send(Post("/skytells/predict", kSeeded));
+  Send(Post("/skytells/predict", R"({"model":"truefusion-pro","input":{"prompt":"x"}})"));
+  Send(Post("/skytells/predict", "{broken"));
+  std::string r = Send(Get("/metrics"));
+  ASSERT_EQ(StatusOf(r), 200) << r;
+  EXPECT_NE(HeaderOf(r, "Content-Type").find("text/plain"), std::string::npos);
+  std::string text = BodyOf(r);
+  EXPECT_EQ(
+      Sample(
+          text,
+          R"(gencache_requests_total{cache_status="hit",model="truefusion-pro",provider="skytells"})"),
+      2)
+      << text;
+  EXPECT_EQ(
+      Sample(
+          text,
+          R"(gencache_requests_total{cache_status="miss",model="truefusion-pro",provider="skytells"})"),
+      1);
+  EXPECT_EQ(
+      Sample(
+          text,
+          R"(gencache_requests_total{cache_status="bypass",model="truefusion-pro",provider="skytells"})"),
+      1);
+  EXPECT_DOUBLE_EQ(Sample(text, R"(gencache_spend_usd_total{model="truefusion-pro"})"), 0.08);
+  EXPECT_DOUBLE_EQ(Sample(text, R"(gencache_saving_usd_total{model="truefusion-pro"})"), 0.08);
+  EXPECT_EQ(Sample(text, R"(gencache_errors_total{kind="invalid_request"})"), 1);
+  EXPECT_EQ(Sample(text, R"(gencache_cache_entries{tier="memory"})"), 1);
+  EXPECT_EQ(Sample(text, R"(gencache_budget_limit_usd{scope="daily",subject=""})"), 50);
+  EXPECT_GE(Sample(text, R"(gencache_upstream_latency_seconds_count{provider="skytells"})"), 2);
 }
 
 TEST_F(GatewayTest, MountsOfTheSameKindDoNotShareEntries) {

@@ -36,6 +36,7 @@ struct GatewayApp::Parts {
   std::unique_ptr<spend::SqliteSpendStore> spend;
   std::unique_ptr<pipeline::Authenticator> auth;
   std::unique_ptr<pipeline::BudgetAlerts> alerts;
+  std::unique_ptr<metrics::GatewayMetrics> metrics;
   std::unique_ptr<base::WorkerPool> blocking;
   std::unique_ptr<base::TimerQueue> timers;
   std::unique_ptr<upstream::HttpClient> http;
@@ -119,6 +120,7 @@ absl::StatusOr<std::unique_ptr<GatewayApp>> GatewayApp::Start(config::Options op
     }
     parts->alerts->Prime(scopes, clock.Now());
   }
+  parts->metrics = std::make_unique<metrics::GatewayMetrics>();
   parts->gateway = std::make_unique<pipeline::Gateway>(pipeline::GatewayDeps{
       .options = o,
       .cache = *parts->tiered,
@@ -133,6 +135,7 @@ absl::StatusOr<std::unique_ptr<GatewayApp>> GatewayApp::Start(config::Options op
       .spend_store = *parts->spend,
       .auth = *parts->auth,
       .alerts = *parts->alerts,
+      .metrics = *parts->metrics,
   });
   auto server = http::Server::Start(
       {

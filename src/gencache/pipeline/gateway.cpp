@@ -163,7 +163,7 @@ void Gateway::Handle(http::Request request, http::Respond respond) {
     respond(HealthResponse());
     return;
   }
-  if (path.starts_with("/v1/")) {
+  if (path.starts_with("/v1/") || path == "/metrics") {
     HandleAdmin(request, std::move(respond));
     return;
   }
@@ -306,6 +306,8 @@ void Gateway::HandleGeneration(const Provider& provider, std::string rest, http:
   };
   auto waiter = std::make_shared<Waiter>();
   waiter->respond = std::move(respond);
+  const bool follower = !ticket.leader;
+  if (follower) counters_.waiting_followers.fetch_add(1, std::memory_order_relaxed);
   const Provider* p = &provider;
   waiter->timer = deps_.timers.RunAfter(
       hold, [this, waiter, p, shared = ticket.flight, key, cacheable, status_word] {
@@ -326,9 +328,10 @@ void Gateway::HandleGeneration(const Provider& provider, std::string rest, http:
       });
   // Runs once the flight ends, also for a client that already got a pending
   // answer: its spend event needs the flight's outcome.
-  ticket.flight->OnComplete([this, waiter, p, key, cacheable, status_word, context,
+  ticket.flight->OnComplete([this, waiter, p, key, cacheable, status_word, context, follower,
                              model = generation->model,
                              estimate = *estimate](const coalesce::FlightResult& result) {
+    if (follower) counters_.waiting_followers.fetch_sub(1, std::memory_order_relaxed);
     const cache::CachedResponse& r = *result.response;
     std::string word = status_word;
     base::Money cost;
@@ -427,6 +430,7 @@ void Gateway::ReserveAndCall(std::shared_ptr<Flight> flight) {
   }
   if (const auto* denial = std::get_if<budget::Denial>(&*reserved)) {
     providers::ClientError error = DenialError(*denial);
+    deps_.metrics.RecordError(error.code);
     base::ScopedRequestId rid(flight->request_id);
     spdlog::warn("denied {} on {}: {}", flight->model, flight->provider->options->name,
                  error.message);
@@ -496,6 +500,7 @@ void Gateway::OnUpstreamAnswer(std::shared_ptr<Flight> flight,
   entry->model = flight->model;
 
   if (answer->status < 200 || answer->status >= 300) {
+    deps_.metrics.RecordError("upstream_error_status");
     // The provider's own error, in its own shape: relayed, never cached.
     entry->body = std::make_shared<const std::string>(std::move(answer->body));
     FinishFlight(flight, {.outcome = coalesce::FlightResult::Outcome::kFailed,
@@ -700,6 +705,7 @@ http::Response Gateway::ErrorResponse(const Provider* provider, int http_status,
       .type = http_status >= 500 ? "gateway_error" : "invalid_request_error",
       .message = std::string(error.message()),
   };
+  deps_.metrics.RecordError(client_error.code);
   http::Response response;
   response.status = http_status;
   response.body = adapter.ErrorBody(client_error);
@@ -721,6 +727,10 @@ void Gateway::RecordSpend(const Provider& provider, const RequestContext& contex
             .count(),
         context.prompt.empty() ? "" : fmt::format(" prompt={:?}", context.prompt));
   }
+  const auto total =
+      std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - context.started);
+  deps_.metrics.RecordRequest(provider.options->name, model, cache_status, cost, saving,
+                              upstream_latency, total);
   deps_.spend_sink.Record(spend::SpendEvent{
       .ts = deps_.clock.Now(),
       .request_id = context.request_id,
@@ -732,8 +742,7 @@ void Gateway::RecordSpend(const Provider& provider, const RequestContext& contex
       .cache_status = std::move(cache_status),
       .prediction_id = std::move(prediction_id),
       .upstream_latency = upstream_latency,
-      .total_latency =
-          std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - context.started),
+      .total_latency = total,
   });
 }
 
@@ -755,10 +764,49 @@ void Gateway::HandleAdmin(const http::Request& request, http::Respond respond) {
     RespondStats(std::move(respond));
     return;
   }
+  if (request.path == "/metrics" && request.method == "GET") {
+    RespondMetrics(std::move(respond));
+    return;
+  }
   // The spend store and the ledger read SQLite: not on the event loop.
   deps_.blocking.Post([this, request, respond = std::move(respond)] {
     respond(
         HandleAdminApi(request, deps_.options, deps_.spend_store, deps_.ledger, deps_.clock.Now()));
+  });
+}
+
+void Gateway::RespondMetrics(http::Respond respond) const {
+  // Cache sizes and budget balances read SQLite: not on the event loop.
+  deps_.blocking.Post([this, respond = std::move(respond)] {
+    metrics::ScrapeSnapshot snapshot;
+    auto tiers = deps_.cache.Stats();
+    snapshot.cache_tiers = {
+        {.tier = "memory", .entries = tiers.memory.entries, .bytes = tiers.memory.bytes},
+        {.tier = "persistent",
+         .entries = tiers.persistent.entries,
+         .bytes = tiers.persistent.bytes},
+    };
+    std::vector<budget::ScopeLimit> scopes = ScopesFor(deps_.options.budgets, "", "");
+    std::erase_if(scopes, [](const auto& s) { return s.kind == budget::ScopeKind::kUserDay; });
+    for (const auto& [model, limit] : deps_.options.budgets.per_model_daily) {
+      scopes.push_back({.kind = budget::ScopeKind::kModelDay, .subject = model, .limit = limit});
+    }
+    if (auto balances = deps_.ledger.Balances(scopes, deps_.clock.Now()); balances.ok()) {
+      for (const auto& b : *balances) {
+        snapshot.budgets.push_back({.scope = std::string(budget::ToString(b.kind)),
+                                    .subject = b.subject,
+                                    .spent = b.spent,
+                                    .reserved = b.reserved,
+                                    .limit = b.limit});
+      }
+    }
+    snapshot.inflight_calls = deps_.inflight.InflightCount();
+    snapshot.coalesced_waiters = static_cast<std::uint64_t>(
+        std::max<std::int64_t>(0, counters_.waiting_followers.load(std::memory_order_relaxed)));
+    http::Response response;
+    response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    response.body = deps_.metrics.Scrape(snapshot);
+    respond(std::move(response));
   });
 }
 

@@ -16,6 +16,7 @@
 #include "gencache/coalesce/inflight_registry.hpp"
 #include "gencache/config/options.hpp"
 #include "gencache/http/message.hpp"
+#include "gencache/metrics/gateway_metrics.hpp"
 #include "gencache/pipeline/budget_alerts.hpp"
 #include "gencache/pipeline/identity.hpp"
 #include "gencache/providers/provider_adapter.hpp"
@@ -37,6 +38,8 @@ struct GatewayCounters {
   std::atomic<std::uint64_t> upstream_polls{0};
   std::atomic<std::uint64_t> passthrough{0};
   std::atomic<std::uint64_t> store_failures{0};
+  // Requests now waiting on a call another request leads.
+  std::atomic<std::int64_t> waiting_followers{0};
 };
 
 // Everything the pipeline uses, owned by the composition root (app/), which
@@ -57,6 +60,7 @@ struct GatewayDeps {
   spend::SpendStore& spend_store;  // blocking: called on `blocking`
   const Authenticator& auth;
   BudgetAlerts& alerts;  // checked after each settle, on `blocking`
+  metrics::GatewayMetrics& metrics;
 };
 
 // The request pipeline as an http::Handler: routes /NAME/... to its provider,
@@ -124,6 +128,7 @@ class Gateway final : public http::Handler {
                                const absl::Status& error) const;
   http::Response HealthResponse() const;
   void RespondStats(http::Respond respond) const;
+  void RespondMetrics(http::Respond respond) const;
 
   GatewayDeps deps_;
   std::vector<std::unique_ptr<Provider>> providers_;
