@@ -15,6 +15,7 @@
 #include "gencache/pipeline/budget_policy.hpp"
 #include "gencache/pipeline/request_policy.hpp"
 #include "gencache/spend/report_format.hpp"
+#include "gencache/web/assets.hpp"
 
 namespace gencache::pipeline {
 namespace {
@@ -161,6 +162,22 @@ void Gateway::Handle(http::Request request, http::Respond respond) {
   const std::string& path = request.path;
   if (path == "/healthz" && (request.method == "GET" || request.method == "HEAD")) {
     respond(HealthResponse());
+    return;
+  }
+  if (path == "/dashboard" || path.starts_with("/dashboard/")) {
+    // The page itself is public; the APIs it reads need the admin key.
+    const web::Asset* asset = web::FindAsset(path);
+    http::Response response;
+    if (asset == nullptr || (request.method != "GET" && request.method != "HEAD")) {
+      response = ErrorResponse(nullptr, 404, absl::NotFoundError("no such dashboard file"));
+    } else {
+      response.content_type = std::string(asset->content_type);
+      response.body = std::string(asset->body);
+      response.headers = {{"Content-Security-Policy", std::string(web::kContentSecurityPolicy)},
+                          {"X-Content-Type-Options", "nosniff"},
+                          {"Cache-Control", "no-cache"}};
+    }
+    respond(std::move(response));
     return;
   }
   if (path.starts_with("/v1/") || path == "/metrics") {

@@ -223,6 +223,32 @@ std::string FormatSummaryJson(const Summary& summary) {
   return out;
 }
 
+std::string FormatDayChart(const Summary& summary) {
+  // Days in calendar order; each bar is the day's cost (#) followed by
+  // what the cache saved (=), scaled to the largest day.
+  std::vector<const SummaryRow*> days;
+  for (const SummaryRow& row : summary.rows) days.push_back(&row);
+  std::sort(days.begin(), days.end(), [](auto* a, auto* b) { return a->key < b->key; });
+  std::int64_t largest = 1;
+  for (const SummaryRow* d : days) largest = std::max(largest, d->cost.micros + d->saved.micros);
+  constexpr int kWidth = 50;
+  std::string out = "\nPer day: # spent, = saved\n";
+  for (const SummaryRow* d : days) {
+    auto scale = [&](std::int64_t micros) {
+      return static_cast<int>((micros * kWidth + largest / 2) / largest);  // rounded
+    };
+    int spent = scale(d->cost.micros);
+    int saved = std::min(kWidth - spent, scale(d->cost.micros + d->saved.micros) - spent);
+    out +=
+        fmt::format("{}  {}{}{}  {} spent, {} saved\n", TerminalSafe(d->key),
+                    std::string(static_cast<std::size_t>(spent), '#'),
+                    std::string(static_cast<std::size_t>(std::max(0, saved)), '='),
+                    std::string(static_cast<std::size_t>(kWidth - spent - std::max(0, saved)), ' '),
+                    base::FormatUsdCents(d->cost), base::FormatUsdCents(d->saved));
+  }
+  return out;
+}
+
 std::string FormatSummaryTable(const Summary& summary) {
   std::vector<Cells> lines;
   lines.reserve(summary.rows.size() + 2);
@@ -255,6 +281,7 @@ std::string FormatSummaryTable(const Summary& summary) {
     out += line;
     out += '\n';
   }
+  if (summary.group_by == GroupBy::kDay && !summary.rows.empty()) out += FormatDayChart(summary);
   return out;
 }
 

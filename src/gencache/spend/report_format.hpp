@@ -45,6 +45,10 @@ std::string FormatSummaryTable(const Summary& summary);
 // line, so every line is a data row a spreadsheet can sum.
 std::string FormatSummaryCsv(const Summary& summary);
 
+// A per-day bar chart of spend and savings for a terminal (part of
+// FormatSummaryTable's output when grouped by day).
+std::string FormatDayChart(const Summary& summary);
+
 // {"events":[{"ts":..,"request_id":..,"provider":..,"model":..,"user":..,
 //  "cost_usd":X,"saving_usd":Y,"cache_status":..,"prediction_id":..,
 //  "upstream_ms":L,"total_ms":L},...],"limit":N,"offset":N}

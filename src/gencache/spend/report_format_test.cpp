@@ -239,3 +239,38 @@ TEST(ReportFormatTest, EventJsonLineIsOneLineWithTheEventType) {
 
 }  // namespace
 }  // namespace gencache::spend
+
+namespace gencache::spend {
+namespace {
+
+TEST(FormatDayChart, BarsScaleToTheLargestDay) {
+  Summary summary;
+  summary.group_by = GroupBy::kDay;
+  summary.rows = {
+      {.key = "2026-11-25",
+       .requests = 1,
+       .cost = base::Money::FromMicros(500'000),
+       .saved = base::Money::FromMicros(500'000)},
+      {.key = "2026-11-24",
+       .requests = 1,
+       .cost = base::Money::FromMicros(250'000),
+       .saved = base::Money::FromMicros(0)},
+  };
+  std::string chart = FormatDayChart(summary);
+  auto first = chart.find("2026-11-24");
+  auto second = chart.find("2026-11-25");
+  ASSERT_NE(first, std::string::npos);
+  ASSERT_LT(first, second);  // calendar order
+  EXPECT_NE(chart.find("2026-11-25  " + std::string(25, '#') + std::string(25, '=') +
+                       "  $0.50 spent, $0.50 saved"),
+            std::string::npos)
+      << chart;
+  EXPECT_NE(chart.find("2026-11-24  " + std::string(13, '#') + std::string(37, ' ') +
+                       "  $0.25 spent, $0.00 saved"),
+            std::string::npos)
+      << chart;
+  EXPECT_NE(FormatSummaryTable(summary).find("Per day"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace gencache::spend
