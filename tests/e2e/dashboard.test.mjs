@@ -173,6 +173,7 @@ let page;
 const pageErrors = [];
 const consoleErrors = [];
 const foreignRequests = [];
+let screenshotTaken = false;
 
 async function adminApi(route, params = {}) {
   const url = new URL(route, gateway.url);
@@ -275,6 +276,12 @@ before(async () => {
 }, SETUP);
 
 after(async () => {
+  // A failed run still leaves a picture of what the page showed.
+  if (page && !screenshotTaken) {
+    await mkdir(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true }).catch(() => undefined);
+    console.log(`dashboard screenshot (after a failure): ${SCREENSHOT}`);
+  }
   await context?.close();
   const problems = [];
   for (const server of [gateway, fake]) {
@@ -441,6 +448,7 @@ test('the charts are drawn from the time series', LIMIT, async () => {
 
   await mkdir(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: SCREENSHOT, fullPage: true });
+  screenshotTaken = true;
   console.log(`dashboard screenshot: ${SCREENSHOT}`);
 });
 
