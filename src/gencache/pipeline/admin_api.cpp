@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cstdio>
 
+#include "gencache/base/log.hpp"
 #include "gencache/pipeline/budget_policy.hpp"
 #include "gencache/spend/report_format.hpp"
 
@@ -74,22 +75,28 @@ std::optional<std::string> QueryParam(std::string_view query, std::string_view n
 }
 
 std::string FormatBudgetsJson(const std::vector<budget::ScopeBalance>& balances) {
-  json::array scopes;
-  for (const budget::ScopeBalance& b : balances) {
+  // Amounts are written from micro-dollars as fixed decimals (0.040000),
+  // as in the spend reports, not through a double.
+  std::string out = R"({"scopes":[)";
+  for (std::size_t i = 0; i < balances.size(); ++i) {
+    const budget::ScopeBalance& b = balances[i];
     base::Money remaining = b.limit - b.spent - b.reserved;
     if (remaining.micros < 0) remaining = {};
-    scopes.push_back(json::object{
-        {"scope", budget::ToString(b.kind)},
-        {"subject", b.subject},
-        {"window", b.window},
-        {"spent_usd", b.spent.Usd()},
-        {"reserved_usd", b.reserved.Usd()},
-        {"limit_usd", b.limit.Usd()},
-        {"remaining_usd", remaining.Usd()},
-        {"resets_at", spend::FormatIsoTime(b.resets_at)},
-    });
+    if (i > 0) out += ',';
+    out += R"({"scope":")";
+    base::AppendJsonEscaped(out, budget::ToString(b.kind));
+    out += R"(","subject":")";
+    base::AppendJsonEscaped(out, b.subject);
+    out += R"(","window":")";
+    base::AppendJsonEscaped(out, b.window);
+    out += fmt::format(
+        R"(","spent_usd":{},"reserved_usd":{},"limit_usd":{},"remaining_usd":{},"resets_at":"{}"}})",
+        base::FormatUsdMicros(b.spent), base::FormatUsdMicros(b.reserved),
+        base::FormatUsdMicros(b.limit), base::FormatUsdMicros(remaining),
+        spend::FormatIsoTime(b.resets_at));
   }
-  return json::serialize(json::object{{"scopes", std::move(scopes)}});
+  out += "]}";
+  return out;
 }
 
 http::Response HandleAdminApi(const http::Request& request, const config::Options& options,
