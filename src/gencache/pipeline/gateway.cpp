@@ -72,7 +72,14 @@ std::string NewRequestId() {
   static const std::uint64_t prefix =
       std::random_device{}() ^ (std::uint64_t{std::random_device{}()} << 32);
   static std::atomic<std::uint64_t> counter{0};
-  return fmt::format("{:016x}{:08x}", prefix, counter.fetch_add(1, std::memory_order_relaxed));
+  // Hand-formatted hex: this runs for every request, cache hits included.
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id(24, '0');
+  std::uint64_t n = counter.fetch_add(1, std::memory_order_relaxed);
+  for (int i = 15; i >= 0; --i)
+    id[static_cast<std::size_t>(15 - i)] = kHex[(prefix >> (4 * i)) & 0xf];
+  for (int i = 7; i >= 0; --i) id[static_cast<std::size_t>(23 - i)] = kHex[(n >> (4 * i)) & 0xf];
+  return id;
 }
 
 bool ValidRequestId(std::string_view id) {
