@@ -305,6 +305,7 @@ asio::awaitable<void> ServerImpl::Serve(std::shared_ptr<Connection> conn,
 
     Response response;
     bool keep_alive = false;
+    const bool head_request = !refusal && parser.get().method() == bhttp::verb::head;
     if (refusal) {
       std::string target(parser.get().target());
       response = handler_.Reject(target, *refusal);
@@ -347,7 +348,8 @@ asio::awaitable<void> ServerImpl::Serve(std::shared_ptr<Connection> conn,
     }
 
     WriteHead(response, keep_alive, head);
-    std::string_view body = response.Body();
+    // HEAD gets the header of the GET answer (its Content-Length too), no body.
+    std::string_view body = head_request ? std::string_view() : response.Body();
     std::array<asio::const_buffer, 2> buffers{asio::buffer(head),
                                               asio::buffer(body.data(), body.size())};
     conn->stream.expires_after(options_.body_timeout);

@@ -241,3 +241,38 @@ TEST(ServerIdle, IdleKeepAliveConnectionIsClosed) {
 
 }  // namespace
 }  // namespace gencache::http
+
+namespace gencache::http {
+namespace {
+
+TEST(ServerHead, HeadGetsTheHeaderWithoutTheBody) {
+  class Body : public Handler {
+   public:
+    void Handle(Request, Respond respond) override {
+      Response r;
+      r.body = "0123456789";
+      respond(std::move(r));
+    }
+    Response Reject(std::string_view, const absl::Status&) override { return {}; }
+  } handler;
+  auto server = Server::Start({.port = 0, .threads = 1}, handler);
+  ASSERT_TRUE(server.ok());
+  testing::RawConnection conn((*server)->port());
+  ASSERT_TRUE(conn.Send("HEAD / HTTP/1.1\r\nHost: t\r\n\r\nGET / HTTP/1.1\r\nHost: t\r\n\r\n"));
+  // The reader trusts Content-Length, so read the HEAD answer's head only.
+  std::string both;
+  for (int i = 0; i < 50 && both.find("0123456789") == std::string::npos; ++i) {
+    std::string part = conn.ReadResponse();
+    if (part.empty()) break;
+    both += part;
+  }
+  EXPECT_EQ(both.find("HTTP/1.1 200"), 0u);
+  EXPECT_NE(both.find("Content-Length: 10"), std::string::npos);
+  // The GET answer follows the HEAD answer's blank line directly.
+  auto second = both.find("HTTP/1.1 200", 1);
+  ASSERT_NE(second, std::string::npos) << both;
+  EXPECT_EQ(both.substr(second - 4, 4), "\r\n\r\n");
+}
+
+}  // namespace
+}  // namespace gencache::http

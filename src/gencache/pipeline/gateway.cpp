@@ -706,9 +706,16 @@ upstream::UpstreamRequest Gateway::BuildUpstreamRequest(const Provider& provider
   request.url = provider.options->base_url + "/" + rest;
   if (!query.empty()) request.url += "?" + query;
   request.headers.reserve(client_headers.size() + 1);
+  // With gateway keys the client's credential is a gateway key: it never
+  // leaves the gateway, whether or not a provider credential replaces it.
+  const bool strip_client_credentials = deps_.auth.keys_required();
   for (const auto& [name, value] : client_headers) {
     if (IsHopOrGatewayHeader(name)) continue;
     if (provider.credential && base::EqualsIgnoreCase(name, provider.credential->first)) continue;
+    if (strip_client_credentials && (base::EqualsIgnoreCase(name, "authorization") ||
+                                     base::EqualsIgnoreCase(name, "x-api-key"))) {
+      continue;
+    }
     request.headers.emplace_back(name, value);
   }
   if (provider.credential) request.headers.push_back(*provider.credential);
