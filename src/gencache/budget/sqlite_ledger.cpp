@@ -10,6 +10,7 @@
 
 #include "gencache/base/check.hpp"
 #include "gencache/budget/ledger_checks.hpp"
+#include "gencache/sqlite/sqlite_util.hpp"
 
 namespace gencache::budget {
 namespace {
@@ -49,6 +50,24 @@ constexpr std::array<const char*, SqliteLedger::kSchemaVersion> kMigrations = {
     )sql",
 };
 
+constexpr std::string_view kStore = "sqlite budget ledger";
+
+absl::Status SqliteError(sqlite3* db, int rc, std::string_view path, std::string_view what) {
+  return sqlite::Error(db, rc, kStore, path, what);
+}
+
+absl::Status ExecSql(sqlite3* db, const char* sql, std::string_view path, std::string_view what) {
+  return sqlite::Exec(db, sql, kStore, path, what);
+}
+
+absl::Status Migrate(sqlite3* db, std::string_view path) {
+  return sqlite::Migrate(db, kMigrations, kStore, path);
+}
+
+using sqlite::BindText;
+using sqlite::ColumnText;
+using sqlite::ScopedReset;
+
 // The stored spelling of a ScopeKind. Kept apart from ToString (which names
 // scopes to clients) so a display change cannot orphan stored balances.
 std::string_view KindCode(ScopeKind kind) {
@@ -70,95 +89,6 @@ std::int64_t ToMillis(base::SystemTime t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
 
-absl::Status SqliteError(sqlite3* db, int rc, std::string_view path, std::string_view what) {
-  std::string message = fmt::format("sqlite budget ledger '{}': {}: {}", path, what,
-                                    db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-  switch (rc & 0xff) {
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-      return absl::DataLossError(std::move(message));
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-    case SQLITE_CANTOPEN:
-    case SQLITE_IOERR:
-    case SQLITE_FULL:
-    case SQLITE_READONLY:
-    case SQLITE_PERM:
-      return absl::UnavailableError(std::move(message));
-    default:
-      return absl::InternalError(std::move(message));
-  }
-}
-
-absl::Status ExecSql(sqlite3* db, const char* sql, std::string_view path, std::string_view what) {
-  const int rc = sqlite3_exec(db, sql, nullptr, nullptr, nullptr);
-  return rc == SQLITE_OK ? absl::OkStatus() : SqliteError(db, rc, path, what);
-}
-
-absl::StatusOr<int> UserVersion(sqlite3* db, std::string_view path) {
-  sqlite3_stmt* stmt = nullptr;
-  int rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, nullptr);
-  if (rc != SQLITE_OK) return SqliteError(db, rc, path, "reading the schema version");
-  rc = sqlite3_step(stmt);
-  const int version = rc == SQLITE_ROW ? sqlite3_column_int(stmt, 0) : 0;
-  sqlite3_finalize(stmt);
-  if (rc != SQLITE_ROW) return SqliteError(db, rc, path, "reading the schema version");
-  return version;
-}
-
-// Each step runs in its own write transaction and re-reads the version inside
-// it, so two processes opening a fresh file at once migrate it once.
-absl::Status Migrate(sqlite3* db, std::string_view path) {
-  for (;;) {
-    if (absl::Status s = ExecSql(db, "BEGIN IMMEDIATE", path, "starting the migration"); !s.ok()) {
-      return s;
-    }
-    absl::StatusOr<int> version = UserVersion(db, path);
-    absl::Status status;
-    bool done = false;
-    if (!version.ok()) {
-      status = version.status();
-    } else if (*version > SqliteLedger::kSchemaVersion) {
-      status = absl::FailedPreconditionError(fmt::format(
-          "sqlite budget ledger '{}': schema version {} is newer than this gencache supports ({})",
-          path, *version, SqliteLedger::kSchemaVersion));
-    } else if (*version == SqliteLedger::kSchemaVersion) {
-      done = true;
-    } else {
-      const std::string step = fmt::format("migrating to schema version {}", *version + 1);
-      status = ExecSql(db, kMigrations[static_cast<std::size_t>(*version)], path, step);
-      if (status.ok()) {
-        const std::string bump = fmt::format("PRAGMA user_version = {}", *version + 1);
-        status = ExecSql(db, bump.c_str(), path, step);
-      }
-    }
-    if (!status.ok()) {
-      sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-      return status;
-    }
-    if (absl::Status s = ExecSql(db, "COMMIT", path, "committing the migration"); !s.ok()) {
-      return s;
-    }
-    if (done) return absl::OkStatus();
-  }
-}
-
-// Resets the statement and drops its bindings when a call is done with it, so
-// bound views never outlive the call.
-class ScopedReset {
- public:
-  explicit ScopedReset(sqlite3_stmt* stmt) : stmt_(stmt) {}
-  ~ScopedReset() {
-    sqlite3_reset(stmt_);
-    sqlite3_clear_bindings(stmt_);
-  }
-  ScopedReset(const ScopedReset&) = delete;
-  ScopedReset& operator=(const ScopedReset&) = delete;
-
- private:
-  sqlite3_stmt* stmt_;
-};
-
 // Rolls back the connection's open transaction unless it was committed, so
 // every early return (a denial, an error) leaves no writes behind.
 class RollbackUnlessCommitted {
@@ -178,18 +108,6 @@ class RollbackUnlessCommitted {
   sqlite3* db_;
   sqlite3_stmt* rollback_;
 };
-
-// SQLITE_STATIC: the bound bytes outlive the statement's use (see ScopedReset).
-void BindText(sqlite3_stmt* stmt, int index, std::string_view text) {
-  sqlite3_bind_text64(stmt, index, text.data(), text.size(), SQLITE_STATIC, SQLITE_UTF8);
-}
-
-std::string ColumnText(sqlite3_stmt* stmt, int column) {
-  const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, column));
-  return text == nullptr
-             ? std::string()
-             : std::string(text, static_cast<std::size_t>(sqlite3_column_bytes(stmt, column)));
-}
 
 }  // namespace
 

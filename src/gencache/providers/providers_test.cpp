@@ -469,7 +469,9 @@ namespace gencache::providers {
 namespace {
 
 TEST(ErrorBodyTest, ExtraFieldsJoinTheErrorObject) {
-  ClientError error{.http_status = 429, .code = "budget_exceeded", .type = "budget_exceeded",
+  ClientError error{.http_status = 429,
+                    .code = "budget_exceeded",
+                    .type = "budget_exceeded",
                     .message = "Daily budget exceeded ($1.00 / $1.00)."};
   error.text_fields = {{"scope", "daily"}};
   error.number_fields = {{"limit_usd", 1.0}};
@@ -495,14 +497,13 @@ TEST(PricingInputs, CountsAndDurations) {
       "predictions", R"({"version":"v","input":{"num_outputs":-3,"duration":"long"}})", {});
   EXPECT_EQ(absurd->output_count, 1);
   EXPECT_FALSE(absurd->duration_seconds.has_value());
-  auto openai = MakeAdapter(ProviderKind::kOpenAI)->ParseGeneration(
-      "images/generations", R"({"prompt":"p","n":3})", {});
+  auto openai = MakeAdapter(ProviderKind::kOpenAI)
+                    ->ParseGeneration("images/generations", R"({"prompt":"p","n":3})", {});
   EXPECT_EQ(openai->output_count, 3);
 }
 
 TEST(InspectTest, ReadsSkytellsCredits) {
-  auto state = MakeAdapter(ProviderKind::kSkytells)
-                   ->Inspect(200, R"({"id":"p","status":"succeeded",
+  auto state = MakeAdapter(ProviderKind::kSkytells)->Inspect(200, R"({"id":"p","status":"succeeded",
                                     "metadata":{"billing":{"credits_used":2.5}}})");
   EXPECT_EQ(state.credits_used, 2.5);
 }
