@@ -230,8 +230,12 @@ Point an SDK at it by changing only its base URL:
 Try a seeded request twice; the second answer carries X-Gencache-Status: hit:
   curl -si $gateway_url/skytells/predict -H 'content-type: application/json' \\
     -d '{"model":"truefusion-pro","input":{"prompt":"a red fox","seed":1}}' | grep -i x-gencache
-Counters:
+Spend dashboard (open in a browser):  $gateway_url/dashboard
+Counters and spend:
   curl -s $gateway_url/v1/stats
+  curl -s '$gateway_url/v1/spend/summary?group_by=model'
+  curl -s $gateway_url/metrics
+  build/release/tools/gencache report --by day --data-dir $data_dir/data
 Logs: $logs   Press Ctrl-C to stop.
 EOF
 serving=1
