@@ -200,7 +200,7 @@ TEST_F(BudgetTest, FailedCallReleasesItsReservation) {
   // The hold is gone (released on the blocking pool), so the one call the
   // budget allows still fits.
   std::string ok;
-  for (int i = 0; i < 50; ++i) {
+  for (int i = 0; i < 250; ++i) {
     ok = Send(Post("/skytells/predict", Seeded(1)));
     if (StatusOf(ok) != 429) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
