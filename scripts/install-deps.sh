@@ -11,7 +11,8 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-system1.81-dev
   libabsl-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev libyaml-cpp-dev
   libcli11-dev libspdlog-dev libgtest-dev libgmock-dev libbenchmark-dev
-  prometheus-cpp-dev
+  prometheus-cpp-dev libtinyxml2-dev libhnswlib-dev libutf8proc-dev libhiredis-dev libpq-dev
+  redis-server postgresql
   nodejs npm wrk nginx-light chromium
 )
 
@@ -49,7 +50,7 @@ fi
 # End-to-end clients: the providers' official SDKs and playwright-core (the
 # dashboard test drives chromium with it), pinned in tests/e2e/package-lock.json.
 if [[ ! -d tests/e2e/node_modules/skytells || ! -d tests/e2e/node_modules/replicate \
-      || ! -d tests/e2e/node_modules/playwright-core \
+      || ! -d tests/e2e/node_modules/playwright-core || ! -d tests/e2e/node_modules/s3rver \
       || tests/e2e/package-lock.json -nt tests/e2e/node_modules/.package-lock.json ]]; then
   echo "install-deps: npm ci (tests/e2e)"
   (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
