@@ -1,7 +1,10 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "gencache/base/clock.hpp"
@@ -13,6 +16,16 @@ namespace gencache::cache {
 struct CacheStats {
   std::uint64_t entries = 0;
   std::uint64_t bytes = 0;
+};
+
+// What an entry refers to, without its body: for garbage collection of
+// blobs and for rebuilding the near-duplicate index.
+struct EntrySummary {
+  keying::CacheKey key;
+  base::SystemTime expires{};
+  std::vector<std::string> blobs;
+  std::string prompt;
+  std::string prompt_partition;
 };
 
 // A tier of the exact cache: CacheKey -> CachedResponse with a per-entry
@@ -44,6 +57,12 @@ class CacheStore {
   virtual CachedResponsePtr GetByPrediction(std::string_view provider,
                                             std::string_view prediction_id,
                                             base::SystemTime now) = 0;
+
+  // Calls `visit` for every entry live at `now`, bodies left unread. Entries
+  // put or erased during the walk may or may not be visited. An error means
+  // the walk is incomplete.
+  virtual absl::Status ForEachLive(base::SystemTime now,
+                                   const std::function<void(const EntrySummary&)>& visit) = 0;
 
   // Drops expired entries; returns how many went.
   virtual std::uint64_t EvictExpired(base::SystemTime now) = 0;

@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "gencache/base/clock.hpp"
 #include "gencache/cache/cache_test_util.hpp"
@@ -39,6 +41,9 @@ TEST_P(CacheStoreConformance, RoundTripKeepsEveryField) {
   in->prediction_id = "pred-123";
   in->created = clock.Now();
   in->expires = clock.Now() + hours(24 * 7);
+  in->blobs = {std::string(64, 'b'), std::string(64, 'c')};
+  in->prompt = "a red fox in the snow";
+  in->prompt_partition = std::string(64, 'p');
   ASSERT_TRUE(store_->Put(Key('a'), in).ok());
 
   CachedResponsePtr out = store_->Get(Key('a'), clock.Now());
@@ -53,7 +58,33 @@ TEST_P(CacheStoreConformance, RoundTripKeepsEveryField) {
   EXPECT_EQ(out->prediction_id, "pred-123");
   EXPECT_EQ(out->created, in->created);
   EXPECT_EQ(out->expires, in->expires);
+  EXPECT_EQ(out->blobs, in->blobs);
+  EXPECT_EQ(out->prompt, in->prompt);
+  EXPECT_EQ(out->prompt_partition, in->prompt_partition);
   EXPECT_EQ(store_->Stats().entries, 1u);
+}
+
+TEST_P(CacheStoreConformance, ForEachLiveVisitsLiveEntriesWithoutBodies) {
+  auto with_blobs = std::const_pointer_cast<CachedResponse>(MakeResponse("a", hours(2)));
+  with_blobs->blobs = {std::string(64, '1')};
+  with_blobs->prompt = "two cats";
+  with_blobs->prompt_partition = "part";
+  ASSERT_TRUE(store_->Put(Key('a'), with_blobs).ok());
+  ASSERT_TRUE(store_->Put(Key('b'), MakeResponse("b", hours(1))).ok());
+  ASSERT_TRUE(store_->Put(Key('c'), MakeResponse("c", seconds(1))).ok());
+
+  std::map<std::string, EntrySummary> seen;
+  ASSERT_TRUE(store_
+                  ->ForEachLive(kTestStart + seconds(5),
+                                [&](const EntrySummary& s) { seen[s.key.hex] = s; })
+                  .ok());
+  ASSERT_EQ(seen.size(), 2u);  // 'c' has expired
+  const EntrySummary& a = seen.at(Key('a').hex);
+  EXPECT_EQ(a.blobs, std::vector<std::string>{std::string(64, '1')});
+  EXPECT_EQ(a.prompt, "two cats");
+  EXPECT_EQ(a.prompt_partition, "part");
+  EXPECT_EQ(a.expires, kTestStart + hours(2));
+  EXPECT_TRUE(seen.at(Key('b').hex).blobs.empty());
 }
 
 TEST_P(CacheStoreConformance, EmptyBodyRoundTrips) {

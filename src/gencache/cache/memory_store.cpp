@@ -113,6 +113,30 @@ CachedResponsePtr MemoryStore::GetByPrediction(std::string_view provider,
   return nullptr;
 }
 
+absl::Status MemoryStore::ForEachLive(base::SystemTime now,
+                                      const std::function<void(const EntrySummary&)>& visit) {
+  for (std::size_t i = 0; i <= shard_mask_; ++i) {
+    // Summaries are collected under the shard lock and visited outside it, so
+    // `visit` may take its time (or call back into the store).
+    std::vector<EntrySummary> live;
+    {
+      Shard& shard = shards_[i];
+      absl::MutexLock lock(&shard.mu);
+      live.reserve(shard.lru.size());
+      for (const Entry& entry : shard.lru) {
+        if (!entry.value->Live(now)) continue;
+        live.push_back({.key = entry.key,
+                        .expires = entry.value->expires,
+                        .blobs = entry.value->blobs,
+                        .prompt = entry.value->prompt,
+                        .prompt_partition = entry.value->prompt_partition});
+      }
+    }
+    for (const EntrySummary& summary : live) visit(summary);
+  }
+  return absl::OkStatus();
+}
+
 std::uint64_t MemoryStore::EvictExpired(base::SystemTime now) {
   std::uint64_t evicted = 0;
   for (std::size_t i = 0; i <= shard_mask_; ++i) {

@@ -53,6 +53,8 @@ class MemoryStore final : public CacheStore {
   // the hit path. With several live entries for one prediction, any of them.
   CachedResponsePtr GetByPrediction(std::string_view provider, std::string_view prediction_id,
                                     base::SystemTime now) override;
+  absl::Status ForEachLive(base::SystemTime now,
+                           const std::function<void(const EntrySummary&)>& visit) override;
   std::uint64_t EvictExpired(base::SystemTime now) override;
   // `bytes` is the sum of the charges of the entries held.
   CacheStats Stats() const override;

@@ -30,6 +30,13 @@ constexpr std::array<const char*, SqliteStore::kSchemaVersion> kMigrations = {
       CREATE INDEX entries_by_prediction ON entries (provider, prediction_id);
       CREATE INDEX entries_by_expiry ON entries (expires_ms);
     )sql",
+    // Re-hosted blobs (space-separated SHA-256 names) and the near-duplicate
+    // index's inputs.
+    R"sql(
+      ALTER TABLE entries ADD COLUMN blobs TEXT NOT NULL DEFAULT '';
+      ALTER TABLE entries ADD COLUMN prompt TEXT NOT NULL DEFAULT '';
+      ALTER TABLE entries ADD COLUMN prompt_partition TEXT NOT NULL DEFAULT '';
+    )sql",
 };
 
 constexpr std::string_view kStore = "sqlite cache";
@@ -51,7 +58,28 @@ using sqlite::ColumnText;
 using sqlite::ScopedReset;
 
 constexpr char kColumns[] =
-    "provider, model, prediction_id, http_status, content_type, body, created_ms, expires_ms";
+    "provider, model, prediction_id, http_status, content_type, body, created_ms, expires_ms, "
+    "blobs, prompt, prompt_partition";
+
+std::string JoinBlobs(const std::vector<std::string>& blobs) {
+  std::string out;
+  for (const auto& b : blobs) {
+    if (!out.empty()) out += ' ';
+    out += b;
+  }
+  return out;
+}
+
+std::vector<std::string> SplitBlobs(std::string_view text) {
+  std::vector<std::string> out;
+  while (!text.empty()) {
+    std::size_t space = text.find(' ');
+    if (space != 0) out.emplace_back(text.substr(0, space));
+    if (space == std::string_view::npos) break;
+    text.remove_prefix(space + 1);
+  }
+  return out;
+}
 
 std::int64_t ToMillis(base::SystemTime t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
@@ -118,14 +146,17 @@ absl::Status SqliteStore::Prepare() {
                                  " AND expires_ms > ?3 ORDER BY created_ms DESC LIMIT 1",
                                  kColumns)},
            std::pair{&put_, fmt::format("INSERT INTO entries (key, {}) VALUES "
-                                        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+                                        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
                                         "ON CONFLICT (key) DO UPDATE SET provider = ?2, "
                                         "model = ?3, prediction_id = ?4, http_status = ?5, "
                                         "content_type = ?6, body = ?7, created_ms = ?8, "
-                                        "expires_ms = ?9",
+                                        "expires_ms = ?9, blobs = ?10, prompt = ?11, "
+                                        "prompt_partition = ?12",
                                         kColumns)},
            std::pair{&erase_, std::string("DELETE FROM entries WHERE key = ?1")},
            std::pair{&evict_, std::string("DELETE FROM entries WHERE expires_ms <= ?1")},
+           std::pair{&live_, std::string("SELECT key, expires_ms, blobs, prompt, prompt_partition "
+                                         "FROM entries WHERE expires_ms > ?1")},
            std::pair{&stats_,
                      std::string("SELECT COUNT(*), COALESCE(SUM(LENGTH(body)), 0) FROM entries")},
        }) {
@@ -155,6 +186,9 @@ CachedResponsePtr SqliteStore::QueryOne(sqlite3_stmt* stmt, std::string_view wha
                                     static_cast<std::size_t>(sqlite3_column_bytes(stmt, 5))));
   response->created = FromMillis(sqlite3_column_int64(stmt, 6));
   response->expires = FromMillis(sqlite3_column_int64(stmt, 7));
+  response->blobs = SplitBlobs(ColumnText(stmt, 8));
+  response->prompt = ColumnText(stmt, 9);
+  response->prompt_partition = ColumnText(stmt, 10);
   return response;
 }
 
@@ -185,6 +219,10 @@ absl::Status SqliteStore::Put(const keying::CacheKey& key, CachedResponsePtr val
   }
   sqlite3_bind_int64(stmt, 8, ToMillis(value->created));
   sqlite3_bind_int64(stmt, 9, ToMillis(value->expires));
+  const std::string blobs = JoinBlobs(value->blobs);
+  BindText(stmt, 10, blobs);
+  BindText(stmt, 11, value->prompt);
+  BindText(stmt, 12, value->prompt_partition);
   const int rc = sqlite3_step(stmt);
   return rc == SQLITE_DONE ? absl::OkStatus() : SqliteError(db_.get(), rc, path_, "put");
 }
@@ -209,6 +247,30 @@ CachedResponsePtr SqliteStore::GetByPrediction(std::string_view provider,
   BindText(stmt, 2, prediction_id);
   sqlite3_bind_int64(stmt, 3, ToMillis(now));
   return QueryOne(stmt, "get by prediction");
+}
+
+absl::Status SqliteStore::ForEachLive(base::SystemTime now,
+                                      const std::function<void(const EntrySummary&)>& visit) {
+  // Read in one statement under the lock, visited after it: `visit` may be
+  // slow or call back into the store.
+  std::vector<EntrySummary> live;
+  {
+    absl::MutexLock lock(&mu_);
+    sqlite3_stmt* stmt = live_.get();
+    ScopedReset reset(stmt);
+    sqlite3_bind_int64(stmt, 1, ToMillis(now));
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+      live.push_back({.key = keying::CacheKey{ColumnText(stmt, 0)},
+                      .expires = FromMillis(sqlite3_column_int64(stmt, 1)),
+                      .blobs = SplitBlobs(ColumnText(stmt, 2)),
+                      .prompt = ColumnText(stmt, 3),
+                      .prompt_partition = ColumnText(stmt, 4)});
+    }
+    if (rc != SQLITE_DONE) return SqliteError(db_.get(), rc, path_, "listing live entries");
+  }
+  for (const EntrySummary& summary : live) visit(summary);
+  return absl::OkStatus();
 }
 
 std::uint64_t SqliteStore::EvictExpired(base::SystemTime now) {

@@ -57,13 +57,15 @@ class SqliteStore final : public CacheStore {
   // The most recently created live entry for the prediction.
   CachedResponsePtr GetByPrediction(std::string_view provider, std::string_view prediction_id,
                                     base::SystemTime now) override;
+  absl::Status ForEachLive(base::SystemTime now,
+                           const std::function<void(const EntrySummary&)>& visit) override;
   std::uint64_t EvictExpired(base::SystemTime now) override;
   // `bytes` is the sum of the stored body sizes (a full scan: admin use only).
   // Zero counts when the backend fails (logged).
   CacheStats Stats() const override;
 
   // The schema version Open migrates to.
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
  private:
   struct DbCloser {
@@ -90,6 +92,7 @@ class SqliteStore final : public CacheStore {
   Statement erase_ ABSL_GUARDED_BY(mu_);
   Statement evict_ ABSL_GUARDED_BY(mu_);
   Statement stats_ ABSL_GUARDED_BY(mu_);
+  Statement live_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace gencache::cache

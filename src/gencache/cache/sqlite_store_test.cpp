@@ -84,6 +84,35 @@ TEST(SqliteStoreTest, CreatesTheCurrentSchemaVersion) {
   sqlite3_close(db);
 }
 
+TEST(SqliteStoreTest, UpgradesAVersionOneFileKeepingItsEntries) {
+  TestTempDir dir;
+  const std::string path = dir.File("cache.db");
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  // The schema as version 1 created it, with one entry.
+  ASSERT_EQ(sqlite3_exec(db, R"sql(
+      CREATE TABLE entries (key TEXT PRIMARY KEY, provider TEXT NOT NULL, model TEXT NOT NULL,
+        prediction_id TEXT NOT NULL, http_status INTEGER NOT NULL, content_type TEXT NOT NULL,
+        body BLOB NOT NULL, created_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL);
+      CREATE INDEX entries_by_prediction ON entries (provider, prediction_id);
+      CREATE INDEX entries_by_expiry ON entries (expires_ms);
+      INSERT INTO entries VALUES ('k', 'skytells', 'm', 'p1', 200, 'application/json', '{}', 0,
+                                  9000000000000);
+      PRAGMA user_version = 1;)sql",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+
+  auto store = OpenOrDie(path);
+  ASSERT_NE(store, nullptr);
+  CachedResponsePtr entry = store->Get(keying::CacheKey{"k"}, kTestStart);
+  ASSERT_NE(entry, nullptr);
+  EXPECT_EQ(*entry->body, "{}");
+  EXPECT_EQ(entry->prediction_id, "p1");
+  EXPECT_TRUE(entry->blobs.empty());
+  EXPECT_TRUE(entry->prompt.empty());
+}
+
 TEST(SqliteStoreTest, RefusesANewerSchema) {
   TestTempDir dir;
   const std::string path = dir.File("cache.db");

@@ -46,6 +46,17 @@ CachedResponsePtr TieredCache::GetByPrediction(std::string_view provider,
   return persistent_.GetByPrediction(provider, prediction_id, now);
 }
 
+absl::Status TieredCache::ForEachLive(base::SystemTime now,
+                                      const std::function<void(const EntrySummary&)>& visit) {
+  if (absl::Status s = memory_.ForEachLive(now, visit); !s.ok()) return s;
+  return persistent_.ForEachLive(now, visit);
+}
+
+absl::Status TieredCache::ForEachLivePersistent(
+    base::SystemTime now, const std::function<void(const EntrySummary&)>& visit) {
+  return persistent_.ForEachLive(now, visit);
+}
+
 TieredEvictions TieredCache::EvictExpired(base::SystemTime now) {
   return {.memory = memory_.EvictExpired(now), .persistent = persistent_.EvictExpired(now)};
 }

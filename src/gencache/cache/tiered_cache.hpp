@@ -52,6 +52,13 @@ class TieredCache {
   // Memory, then persistent (not promoted: the key is unknown). Blocks.
   CachedResponsePtr GetByPrediction(std::string_view provider, std::string_view prediction_id,
                                     base::SystemTime now);
+  // Both tiers: an entry whose persistent write failed lives in memory only.
+  // An entry may be visited twice. Blocks.
+  absl::Status ForEachLive(base::SystemTime now,
+                           const std::function<void(const EntrySummary&)>& visit);
+  // The persistent tier only (start-up rebuilds). Blocks.
+  absl::Status ForEachLivePersistent(base::SystemTime now,
+                                     const std::function<void(const EntrySummary&)>& visit);
   // Blocks.
   TieredEvictions EvictExpired(base::SystemTime now);
   // Blocks (the persistent tier may scan).

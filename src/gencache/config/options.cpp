@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include <cctype>
 #include <charconv>
 #include <fstream>
 #include <set>
@@ -144,6 +145,24 @@ bool ValidMountName(std::string_view name) {
          name != "metrics";
 }
 
+// "https://User@Host:8443/v1" -> "host"; "http://[::1]:80" -> "::1".
+std::string HostOf(std::string_view url) {
+  std::size_t scheme = url.find("://");
+  if (scheme == std::string_view::npos) return "";
+  std::string_view rest = url.substr(scheme + 3);
+  rest = rest.substr(0, rest.find_first_of("/?#"));
+  if (std::size_t at = rest.rfind('@'); at != std::string_view::npos) rest = rest.substr(at + 1);
+  std::string_view host;
+  if (!rest.empty() && rest.front() == '[') {
+    host = rest.substr(1, rest.find(']') == std::string_view::npos ? 0 : rest.find(']') - 1);
+  } else {
+    host = rest.substr(0, rest.find(':'));
+  }
+  std::string out(host);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
 void ReadProviders(const YAML::Node& node, Options& options, Errors& errors) {
   if (!node) {
     errors.Add("providers: at least one provider is required");
@@ -168,8 +187,10 @@ void ReadProviders(const YAML::Node& node, Options& options, Errors& errors) {
       errors.Add(fmt::format("{}: expected a mapping", where));
       continue;
     }
-    CheckKeys(body, where, {"kind", "base_url", "api_key_env", "ttl", "cache_unseeded", "models"},
-              errors);
+    CheckKeys(
+        body, where,
+        {"kind", "base_url", "api_key_env", "ttl", "cache_unseeded", "models", "output_url_ttl"},
+        errors);
     std::string kind;
     ReadString(body, "kind", where, kind, errors);
     if (auto k = providers::ParseProviderKind(kind)) {
@@ -184,6 +205,10 @@ void ReadProviders(const YAML::Node& node, Options& options, Errors& errors) {
       errors.Add(fmt::format("{}.base_url: must be an http:// or https:// URL (got '{}')", where,
                              p.base_url));
     }
+    p.host = HostOf(p.base_url);
+    p.output_url_ttl = p.kind == providers::ProviderKind::kSkytells ? std::chrono::minutes(5)
+                                                                    : std::chrono::hours(1);
+    ReadDuration(body, "output_url_ttl", where, p.output_url_ttl, errors);
     ReadString(body, "api_key_env", where, p.api_key_env, errors);
     ReadPolicyFields(body, where, p.cache, errors);
     ReadModels(body["models"], where + ".models", p.models, errors);
@@ -369,7 +394,201 @@ void ReadAuth(const YAML::Node& node, AuthSection& out, Errors& errors) {
   }
 }
 
+std::vector<std::string> ReadStringList(const YAML::Node& node, const std::string& where,
+                                        Errors& errors) {
+  std::vector<std::string> out;
+  if (!node) return out;
+  if (!node.IsSequence()) {
+    errors.Add(fmt::format("{}: expected a list of strings", where));
+    return out;
+  }
+  for (const auto& item : node) {
+    if (!item.IsScalar() || item.Scalar().empty()) {
+      errors.Add(fmt::format("{}: expected a list of non-empty strings", where));
+      continue;
+    }
+    out.push_back(item.Scalar());
+  }
+  return out;
+}
+
+bool IsHttpUrl(std::string_view url) {
+  return url.starts_with("http://") || url.starts_with("https://");
+}
+
+void ReadRehost(const YAML::Node& node, RehostSection& out, Errors& errors) {
+  if (!node) return;
+  if (!node.IsMap()) {
+    errors.Add("rehost: expected a mapping");
+    return;
+  }
+  CheckKeys(node, "rehost",
+            {"enabled", "public_base_url", "allowed_hosts", "max_bytes", "connect_timeout",
+             "timeout", "concurrency", "gc_grace", "gc_interval", "url_safety_margin", "s3"},
+            errors);
+  ReadBool(node, "enabled", "rehost", out.enabled, errors);
+  ReadString(node, "public_base_url", "rehost", out.public_base_url, errors);
+  while (!out.public_base_url.empty() && out.public_base_url.back() == '/') {
+    out.public_base_url.pop_back();
+  }
+  if (!out.public_base_url.empty() && !IsHttpUrl(out.public_base_url)) {
+    errors.Add("rehost.public_base_url: must be an http:// or https:// URL");
+  }
+  out.allowed_hosts = ReadStringList(node["allowed_hosts"], "rehost.allowed_hosts", errors);
+  for (auto& host : out.allowed_hosts) {
+    for (char& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  ReadBytes(node, "max_bytes", "rehost", out.max_bytes, errors);
+  ReadDuration(node, "connect_timeout", "rehost", out.connect_timeout, errors);
+  ReadDuration(node, "timeout", "rehost", out.timeout, errors);
+  ReadDuration(node, "gc_grace", "rehost", out.gc_grace, errors);
+  ReadDuration(node, "gc_interval", "rehost", out.gc_interval, errors);
+  ReadDuration(node, "url_safety_margin", "rehost", out.url_safety_margin, errors);
+  if (node["concurrency"]) {
+    std::string text = Scalar(node["concurrency"]);
+    int value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc{} || end != text.data() + text.size() || value < 1 || value > 64) {
+      errors.Add(fmt::format("rehost.concurrency: expected 1-64 (got '{}')", text));
+    } else {
+      out.concurrency = value;
+    }
+  }
+  if (out.max_bytes == 0) errors.Add("rehost.max_bytes: must be positive");
+  if (const YAML::Node s3 = node["s3"]) {
+    if (!s3.IsMap()) {
+      errors.Add("rehost.s3: expected {endpoint, bucket, region, access_key_env, secret_key_env}");
+      return;
+    }
+    CheckKeys(s3, "rehost.s3",
+              {"endpoint", "bucket", "region", "access_key_env", "secret_key_env", "prefix"},
+              errors);
+    S3Section section;
+    ReadString(s3, "endpoint", "rehost.s3", section.endpoint, errors);
+    ReadString(s3, "bucket", "rehost.s3", section.bucket, errors);
+    ReadString(s3, "region", "rehost.s3", section.region, errors);
+    ReadString(s3, "access_key_env", "rehost.s3", section.access_key_env, errors);
+    ReadString(s3, "secret_key_env", "rehost.s3", section.secret_key_env, errors);
+    ReadString(s3, "prefix", "rehost.s3", section.prefix, errors);
+    while (!section.endpoint.empty() && section.endpoint.back() == '/') section.endpoint.pop_back();
+    if (!IsHttpUrl(section.endpoint)) {
+      errors.Add("rehost.s3.endpoint: must be an http:// or https:// URL");
+    }
+    for (const auto& [value, key] :
+         {std::pair{&section.bucket, "bucket"}, std::pair{&section.region, "region"},
+          std::pair{&section.access_key_env, "access_key_env"},
+          std::pair{&section.secret_key_env, "secret_key_env"}}) {
+      if (value->empty()) errors.Add(fmt::format("rehost.s3.{}: required", key));
+    }
+    out.s3 = std::move(section);
+  }
+}
+
+void ReadThreshold(const YAML::Node& node, const std::string& where, double& out, Errors& errors) {
+  try {
+    double value = node.as<double>();
+    if (!(value > 0.0 && value <= 1.0)) throw YAML::Exception(YAML::Mark::null_mark(), "range");
+    out = value;
+  } catch (const YAML::Exception&) {
+    errors.Add(fmt::format("{}: expected a similarity in (0, 1] (got '{}')", where, Scalar(node)));
+  }
+}
+
+void ReadNearDuplicateOverrides(const YAML::Node& node, const std::string& where,
+                                std::map<std::string, NearDuplicateOverride>& out, Errors& errors) {
+  if (!node) return;
+  if (!node.IsMap()) {
+    errors.Add(fmt::format("{}: expected a mapping of names to {{enabled, threshold}}", where));
+    return;
+  }
+  for (const auto& item : node) {
+    std::string name = item.first.as<std::string>("");
+    std::string at = fmt::format("{}.{}", where, name);
+    if (!item.second.IsMap()) {
+      errors.Add(fmt::format("{}: expected {{enabled, threshold}}", at));
+      continue;
+    }
+    CheckKeys(item.second, at, {"enabled", "threshold"}, errors);
+    NearDuplicateOverride& o = out[name];
+    if (item.second["enabled"]) {
+      bool value = false;
+      ReadBool(item.second, "enabled", at, value, errors);
+      o.enabled = value;
+    }
+    if (item.second["threshold"]) {
+      double value = 0;
+      ReadThreshold(item.second["threshold"], at + ".threshold", value, errors);
+      o.threshold = value;
+    }
+  }
+}
+
+void ReadNearDuplicate(const YAML::Node& node, NearDuplicateSection& out, Errors& errors) {
+  if (!node) return;
+  if (!node.IsMap()) {
+    errors.Add("near_duplicate: expected a mapping");
+    return;
+  }
+  CheckKeys(node, "near_duplicate",
+            {"enabled", "threshold", "embedder", "max_entries", "providers", "models"}, errors);
+  ReadBool(node, "enabled", "near_duplicate", out.enabled, errors);
+  if (node["threshold"]) {
+    ReadThreshold(node["threshold"], "near_duplicate.threshold", out.threshold, errors);
+  }
+  if (const YAML::Node e = node["embedder"]) {
+    if (e.IsScalar() && e.Scalar() == "lexical") {
+      out.remote.reset();
+    } else if (e.IsMap() && e["remote"] && e["remote"].IsMap()) {
+      CheckKeys(e, "near_duplicate.embedder", {"remote"}, errors);
+      const YAML::Node r = e["remote"];
+      CheckKeys(r, "near_duplicate.embedder.remote", {"url", "model", "api_key_env"}, errors);
+      RemoteEmbedderSection remote;
+      ReadString(r, "url", "near_duplicate.embedder.remote", remote.url, errors);
+      ReadString(r, "model", "near_duplicate.embedder.remote", remote.model, errors);
+      ReadString(r, "api_key_env", "near_duplicate.embedder.remote", remote.api_key_env, errors);
+      while (!remote.url.empty() && remote.url.back() == '/') remote.url.pop_back();
+      if (!IsHttpUrl(remote.url)) {
+        errors.Add("near_duplicate.embedder.remote.url: must be an http:// or https:// URL");
+      }
+      if (remote.model.empty()) errors.Add("near_duplicate.embedder.remote.model: required");
+      out.remote = std::move(remote);
+    } else {
+      errors.Add("near_duplicate.embedder: must be lexical or {remote: {url, model, api_key_env}}");
+    }
+  }
+  if (node["max_entries"]) {
+    try {
+      out.max_entries = node["max_entries"].as<std::uint64_t>();
+      if (out.max_entries == 0) throw YAML::Exception(YAML::Mark::null_mark(), "zero");
+    } catch (const YAML::Exception&) {
+      errors.Add(fmt::format("near_duplicate.max_entries: expected a positive count (got '{}')",
+                             Scalar(node["max_entries"])));
+    }
+  }
+  ReadNearDuplicateOverrides(node["providers"], "near_duplicate.providers", out.providers, errors);
+  ReadNearDuplicateOverrides(node["models"], "near_duplicate.models", out.models, errors);
+}
+
 }  // namespace
+
+bool NearDuplicateSection::EnabledFor(std::string_view provider, std::string_view model) const {
+  bool on = enabled;
+  if (auto it = providers.find(std::string(provider)); it != providers.end() && it->second.enabled)
+    on = *it->second.enabled;
+  if (auto it = models.find(std::string(model)); it != models.end() && it->second.enabled)
+    on = *it->second.enabled;
+  return on;
+}
+
+double NearDuplicateSection::ThresholdFor(std::string_view provider, std::string_view model) const {
+  double t = threshold;
+  if (auto it = providers.find(std::string(provider));
+      it != providers.end() && it->second.threshold)
+    t = *it->second.threshold;
+  if (auto it = models.find(std::string(model)); it != models.end() && it->second.threshold)
+    t = *it->second.threshold;
+  return t;
+}
 
 const ProviderOptions* Options::FindProvider(std::string_view name) const {
   for (const auto& p : providers) {
@@ -410,10 +629,11 @@ absl::StatusOr<Options> ParseConfig(const std::string& yaml_text) {
     return absl::InvalidArgumentError("invalid configuration: the file must be a YAML mapping");
   }
   try {
-    CheckKeys(root, "config",
-              {"listen", "data_dir", "log_level", "log_format", "log_prompts", "server", "upstream",
-               "cache", "providers", "pricing", "budgets", "auth", "spend"},
-              errors);
+    CheckKeys(
+        root, "config",
+        {"listen", "data_dir", "log_level", "log_format", "log_prompts", "server", "upstream",
+         "cache", "providers", "pricing", "budgets", "auth", "spend", "rehost", "near_duplicate"},
+        errors);
     if (root["listen"]) {
       absl::Status s =
           ParseListen(Scalar(root["listen"]), options.listen_host, options.listen_port);
@@ -483,6 +703,8 @@ absl::StatusOr<Options> ParseConfig(const std::string& yaml_text) {
     ReadPricing(root["pricing"], options.pricing, errors);
     ReadBudgets(root["budgets"], options.budgets, errors);
     ReadAuth(root["auth"], options.auth, errors);
+    ReadRehost(root["rehost"], options.rehost, errors);
+    ReadNearDuplicate(root["near_duplicate"], options.near_duplicate, errors);
     if (const YAML::Node sp = root["spend"]) {
       CheckKeys(sp, "spend", {"stdout_events"}, errors);
       ReadBool(sp, "stdout_events", "spend", options.spend.stdout_events, errors);

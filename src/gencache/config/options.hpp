@@ -27,6 +27,14 @@ struct ProviderOptions {
   std::string api_key_env;  // empty: the client's own credential passes through
   CachePolicyOverride cache;
   std::map<std::string, CachePolicyOverride> models;
+  // How long the provider's output URLs stay fetchable when the URL itself
+  // does not say (no expiry parameter). Caps the TTL of entries whose
+  // outputs were not re-hosted. Default by kind: Skytells 5 minutes (its docs
+  // say outputs may be deleted minutes after completion), Replicate and
+  // OpenAI 1 hour.
+  std::chrono::seconds output_url_ttl{3600};
+  // Host of base_url, lower-case: output URLs on it may be re-hosted.
+  std::string host;
 };
 
 struct ServerSection {
@@ -85,6 +93,64 @@ struct SpendSection {
   bool stdout_events = false;  // one JSON line per event on stdout
 };
 
+// S3-compatible object storage for re-hosted outputs.
+struct S3Section {
+  std::string endpoint;  // http(s)://host[:port], path-style requests
+  std::string bucket;
+  std::string region = "us-east-1";
+  std::string access_key_env;
+  std::string secret_key_env;
+  std::string prefix = "blobs/";
+};
+
+// Re-hosting of provider outputs into the gateway's own blob store.
+struct RehostSection {
+  bool enabled = true;
+  // Base of the permanent URLs ("https://cdn.example.com/files"); empty: the
+  // gateway's own /files/ on the Host the leading request came in by.
+  std::string public_base_url;
+  // Hosts (names or IP literals) fetched besides the providers' own; the
+  // only way to allow loopback and private addresses.
+  std::vector<std::string> allowed_hosts;
+  std::uint64_t max_bytes = 1ull << 30;  // per output
+  std::chrono::milliseconds connect_timeout{10'000};
+  std::chrono::milliseconds timeout{300'000};  // one download
+  int concurrency = 4;                         // downloads at once
+  // Unreferenced blobs younger than this are kept (protects a blob between
+  // its download and the cache entry that will point at it).
+  std::chrono::seconds gc_grace{3600};
+  std::chrono::seconds gc_interval{3600};  // 0: only `gencache cache gc`
+  // An entry holding provider URLs expires this long before the URLs do.
+  std::chrono::seconds url_safety_margin{60};
+  std::optional<S3Section> s3;  // absent: DATA_DIR/blobs
+};
+
+// Near-duplicate matching that a provider or a model can override.
+struct NearDuplicateOverride {
+  std::optional<bool> enabled;
+  std::optional<double> threshold;
+};
+
+struct RemoteEmbedderSection {
+  std::string url;  // base URL; POST {url}/embeddings
+  std::string model;
+  std::string api_key_env;
+};
+
+struct NearDuplicateSection {
+  bool enabled = false;
+  double threshold = 0.9;
+  std::optional<RemoteEmbedderSection> remote;             // absent: the lexical embedder
+  std::uint64_t max_entries = 1'000'000;                   // memory bound of the index
+  std::map<std::string, NearDuplicateOverride> providers;  // by mount name
+  std::map<std::string, NearDuplicateOverride> models;
+
+  // The effective setting for one request; a model override beats a
+  // provider override, which beats the section.
+  bool EnabledFor(std::string_view provider, std::string_view model) const;
+  double ThresholdFor(std::string_view provider, std::string_view model) const;
+};
+
 // The validated, immutable configuration of one gateway process.
 struct Options {
   std::string listen_host = "127.0.0.1";
@@ -100,6 +166,8 @@ struct Options {
   BudgetSection budgets;
   AuthSection auth;
   SpendSection spend;
+  RehostSection rehost;
+  NearDuplicateSection near_duplicate;
   std::vector<ProviderOptions> providers;
 
   const ProviderOptions* FindProvider(std::string_view name) const;

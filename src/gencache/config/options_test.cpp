@@ -90,6 +90,92 @@ TEST(ParseConfig, RejectsBrokenYaml) {
   EXPECT_FALSE(ParseConfig("- a list").ok());
 }
 
+TEST(ParseConfig, RehostDefaultsAndProviderHosts) {
+  auto options = ParseConfig(kIssueExample);
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_TRUE(options->rehost.enabled);
+  EXPECT_FALSE(options->rehost.s3);
+  EXPECT_EQ(options->FindProvider("skytells")->host, "api.skytells.ai");
+  EXPECT_EQ(options->FindProvider("skytells")->output_url_ttl, std::chrono::minutes(5));
+  EXPECT_EQ(options->FindProvider("replicate")->output_url_ttl, std::chrono::hours(1));
+  EXPECT_FALSE(options->near_duplicate.enabled);
+}
+
+TEST(ParseConfig, ReadsRehostSection) {
+  auto options = ParseConfig(R"(
+providers:
+  fake: {kind: replicate, base_url: "http://[::1]:9000/v1", output_url_ttl: 90s}
+rehost:
+  public_base_url: https://cdn.example.com/files/
+  allowed_hosts: [127.0.0.1, Outputs.Example.com]
+  max_bytes: 200MiB
+  concurrency: 2
+  gc_grace: 10m
+  s3: {endpoint: "http://127.0.0.1:4568/", bucket: b, access_key_env: AK, secret_key_env: SK}
+)");
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->providers[0].host, "::1");
+  EXPECT_EQ(options->providers[0].output_url_ttl, std::chrono::seconds(90));
+  EXPECT_EQ(options->rehost.public_base_url, "https://cdn.example.com/files");
+  EXPECT_EQ(options->rehost.allowed_hosts,
+            (std::vector<std::string>{"127.0.0.1", "outputs.example.com"}));
+  EXPECT_EQ(options->rehost.max_bytes, 200u << 20);
+  EXPECT_EQ(options->rehost.concurrency, 2);
+  EXPECT_EQ(options->rehost.gc_grace, std::chrono::minutes(10));
+  ASSERT_TRUE(options->rehost.s3);
+  EXPECT_EQ(options->rehost.s3->endpoint, "http://127.0.0.1:4568");
+  EXPECT_EQ(options->rehost.s3->region, "us-east-1");
+}
+
+TEST(ParseConfig, RejectsBadRehostSettings) {
+  auto options = ParseConfig(R"(
+providers:
+  fake: {kind: replicate, base_url: "http://127.0.0.1:9000"}
+rehost:
+  public_base_url: ftp://x
+  concurrency: 0
+  s3: {endpoint: s3.amazonaws.com}
+)");
+  ASSERT_FALSE(options.ok());
+  std::string message(options.status().message());
+  EXPECT_NE(message.find("rehost.public_base_url"), std::string::npos) << message;
+  EXPECT_NE(message.find("rehost.concurrency"), std::string::npos) << message;
+  EXPECT_NE(message.find("rehost.s3.endpoint"), std::string::npos) << message;
+  EXPECT_NE(message.find("rehost.s3.bucket: required"), std::string::npos) << message;
+}
+
+TEST(ParseConfig, ReadsNearDuplicateSectionWithOverrides) {
+  auto options = ParseConfig(R"(
+providers:
+  skytells: {kind: skytells, base_url: "https://api.skytells.ai/v1"}
+  openai: {kind: openai, base_url: "https://api.openai.com/v1"}
+near_duplicate:
+  enabled: true
+  threshold: 0.9
+  embedder: {remote: {url: "http://127.0.0.1:7000/v1/", model: text-embedding-3-small, api_key_env: K}}
+  providers: {openai: {enabled: false}}
+  models: {truefusion-video-pro: {threshold: 0.95}}
+)");
+  ASSERT_TRUE(options.ok()) << options.status();
+  const NearDuplicateSection& nd = options->near_duplicate;
+  EXPECT_TRUE(nd.EnabledFor("skytells", "truefusion"));
+  EXPECT_FALSE(nd.EnabledFor("openai", "dall-e-3"));
+  EXPECT_DOUBLE_EQ(nd.ThresholdFor("skytells", "truefusion"), 0.9);
+  EXPECT_DOUBLE_EQ(nd.ThresholdFor("skytells", "truefusion-video-pro"), 0.95);
+  ASSERT_TRUE(nd.remote);
+  EXPECT_EQ(nd.remote->url, "http://127.0.0.1:7000/v1");
+
+  auto bad = ParseConfig(R"(
+providers:
+  skytells: {kind: skytells, base_url: "https://api.skytells.ai/v1"}
+near_duplicate: {threshold: 1.5, embedder: neural}
+)");
+  ASSERT_FALSE(bad.ok());
+  std::string message(bad.status().message());
+  EXPECT_NE(message.find("near_duplicate.threshold"), std::string::npos) << message;
+  EXPECT_NE(message.find("near_duplicate.embedder"), std::string::npos) << message;
+}
+
 TEST(ParseListen, HostsAndPorts) {
   std::string host;
   std::uint16_t port = 0;

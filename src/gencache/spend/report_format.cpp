@@ -115,11 +115,13 @@ void AppendSummaryRowJson(std::string& out, const SummaryRow& row) {
 void AppendEventFieldsJson(std::string& out, const SpendEvent& e) {
   out += fmt::format(
       R"("ts":{},"request_id":{},"provider":{},"model":{},"user":{},"cost_usd":{},)"
-      R"("saving_usd":{},"cache_status":{},"prediction_id":{},"upstream_ms":{},"total_ms":{})",
+      R"("saving_usd":{},"cache_status":{},"prediction_id":{},"upstream_ms":{},"total_ms":{},)"
+      R"("rehosted":{},"rehosted_bytes":{})",
       JsonString(FormatIsoTime(e.ts)), JsonString(e.request_id), JsonString(e.provider),
       JsonString(e.model), JsonString(e.user), base::FormatUsdMicros(e.cost),
       base::FormatUsdMicros(e.saving), JsonString(e.cache_status), JsonString(e.prediction_id),
-      FormatMillis(e.upstream_latency), FormatMillis(e.total_latency));
+      FormatMillis(e.upstream_latency), FormatMillis(e.total_latency), e.rehosted,
+      e.rehosted_bytes);
 }
 
 constexpr std::size_t kColumns = 6;

@@ -215,7 +215,7 @@ TEST(ReportFormatTest, EventsJsonCarriesEveryFieldAndThePage) {
   EXPECT_EQ(doc.at("offset").as_int64(), 40);
   const json::array& events = doc.at("events").as_array();
   ASSERT_EQ(events.size(), 2u);
-  EXPECT_EQ(events[0].as_object().size(), 11u);
+  EXPECT_EQ(events[0].as_object().size(), 13u);
   ExpectEventFields(events[0].as_object());
   EXPECT_NE(text.find(R"("cost_usd":0.040000)"), std::string::npos) << text;
 

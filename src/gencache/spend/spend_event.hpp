@@ -25,6 +25,10 @@ struct SpendEvent {
   std::string prediction_id;
   std::chrono::microseconds upstream_latency{0};
   std::chrono::microseconds total_latency{0};
+  // The outputs of this request's answer were re-hosted into the blob store
+  // (permanent URLs), and how many bytes they took.
+  bool rehosted = false;
+  std::uint64_t rehosted_bytes = 0;
 };
 
 // Where events go. Record never blocks the caller: events are queued and

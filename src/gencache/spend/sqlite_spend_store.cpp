@@ -42,6 +42,10 @@ constexpr std::array<const char*, SqliteSpendStore::kSchemaVersion> kMigrations 
       -- of the gateway's CPU with three indexes).
       CREATE INDEX events_by_ts ON events (ts_ms);
     )sql",
+    R"sql(
+      ALTER TABLE events ADD COLUMN rehosted INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE events ADD COLUMN rehosted_bytes INTEGER NOT NULL DEFAULT 0;
+    )sql",
 };
 
 constexpr std::string_view kStore = "sqlite spend store";
@@ -64,7 +68,7 @@ using sqlite::ScopedReset;
 
 constexpr char kEventColumns[] =
     "ts_ms, request_id, provider, model, user, cost_micros, saving_micros, cache_status, "
-    "prediction_id, upstream_us, total_us";
+    "prediction_id, upstream_us, total_us, rehosted, rehosted_bytes";
 
 // A batch the database refuses is tried this many times before its events
 // are counted as lost.
@@ -140,9 +144,9 @@ absl::StatusOr<std::unique_ptr<SqliteSpendStore>> SqliteSpendStore::Open(std::st
   if (absl::Status s = Migrate(writer_db->get(), path); !s.ok()) return s;
 
   sqlite3_stmt* raw_insert = nullptr;
-  const std::string insert_sql =
-      fmt::format("INSERT INTO events ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                  kEventColumns);
+  const std::string insert_sql = fmt::format(
+      "INSERT INTO events ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+      kEventColumns);
   const int rc = sqlite3_prepare_v3(writer_db->get(), insert_sql.c_str(), -1,
                                     SQLITE_PREPARE_PERSISTENT, &raw_insert, nullptr);
   Statement insert(raw_insert);
@@ -327,6 +331,8 @@ absl::Status SqliteSpendStore::TryWriteBatch(const std::vector<SpendEvent>& batc
     BindText(stmt, 9, e.prediction_id);
     sqlite3_bind_int64(stmt, 10, e.upstream_latency.count());
     sqlite3_bind_int64(stmt, 11, e.total_latency.count());
+    sqlite3_bind_int(stmt, 12, e.rehosted ? 1 : 0);
+    sqlite3_bind_int64(stmt, 13, static_cast<std::int64_t>(e.rehosted_bytes));
     const int rc = sqlite3_step(stmt);
     sqlite3_reset(stmt);
     if (rc != SQLITE_DONE) {
@@ -480,6 +486,8 @@ absl::StatusOr<std::vector<SpendEvent>> SqliteSpendStore::Events(const EventFilt
         .prediction_id = ColumnText(raw, 8),
         .upstream_latency = std::chrono::microseconds{sqlite3_column_int64(raw, 9)},
         .total_latency = std::chrono::microseconds{sqlite3_column_int64(raw, 10)},
+        .rehosted = sqlite3_column_int(raw, 11) != 0,
+        .rehosted_bytes = static_cast<std::uint64_t>(sqlite3_column_int64(raw, 12)),
     });
   }
   if (rc != SQLITE_DONE) return SqliteError(db, rc, path_, "reading events");

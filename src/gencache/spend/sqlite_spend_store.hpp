@@ -70,7 +70,7 @@ class SqliteSpendStore final : public SpendSink, public SpendStore {
   // The most events one Events call returns; larger limits are capped.
   static constexpr std::int64_t kMaxEventsLimit = 1000;
   // The schema version Open migrates to.
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   // Opens or creates the spend file at `path` and starts the writer.
   // Errors: InvalidArgument for a zero capacity, batch size or interval,

@@ -173,6 +173,8 @@ TEST(SqliteSpendStoreTest, ReopenKeepsEveryField) {
   SpendEvent original = Event(kDay1 + 5h + 123ms, "truefusion-pro", "al\"ice", "miss", 40'000);
   original.upstream_latency = 987'654us;
   original.total_latency = 1'000'001us;
+  original.rehosted = true;
+  original.rehosted_bytes = 5'000'000'000;  // over 32 bits
   {
     auto store = OpenOrDie(path);
     ASSERT_NE(store, nullptr);
@@ -196,6 +198,8 @@ TEST(SqliteSpendStoreTest, ReopenKeepsEveryField) {
   EXPECT_EQ(e.prediction_id, original.prediction_id);
   EXPECT_EQ(e.upstream_latency, original.upstream_latency);
   EXPECT_EQ(e.total_latency, original.total_latency);
+  EXPECT_TRUE(e.rehosted);
+  EXPECT_EQ(e.rehosted_bytes, original.rehosted_bytes);
 }
 
 TEST(SqliteSpendStoreTest, TimesAreStoredToTheMillisecond) {
@@ -448,7 +452,7 @@ TEST(SqliteSpendStoreTest, EchoWritesOneValidJsonLinePerEvent) {
     EXPECT_EQ(line.at("event_type").as_string(), "generation_cost");
     for (const char* field :
          {"ts", "request_id", "provider", "model", "user", "cost_usd", "saving_usd", "cache_status",
-          "prediction_id", "upstream_ms", "total_ms"}) {
+          "prediction_id", "upstream_ms", "total_ms", "rehosted", "rehosted_bytes"}) {
       EXPECT_TRUE(line.contains(field)) << field;
     }
   }
