@@ -131,4 +131,12 @@ std::unique_ptr<ProviderAdapter> MakeAdapter(ProviderKind kind);
 // REQUIRES: cache_namespace contains no LF.
 keying::CacheKey CacheKeyFor(const GenerationRequest& request, std::string_view cache_namespace);
 
+// The near-duplicate partition of `request`: a key over everything CacheKeyFor
+// covers except the prompt text, so two requests share a partition exactly
+// when they differ in nothing but the prompt. Never equal to a cache key.
+// nullopt when the request has no string prompt to vary.
+// REQUIRES: cache_namespace contains no LF.
+std::optional<keying::CacheKey> PromptPartitionFor(const GenerationRequest& request,
+                                                   std::string_view cache_namespace);
+
 }  // namespace gencache::providers

@@ -510,3 +510,43 @@ TEST(InspectTest, ReadsSkytellsCredits) {
 
 }  // namespace
 }  // namespace gencache::providers
+
+namespace gencache::providers {
+namespace {
+
+TEST(PromptPartitionTest, RequestsDifferingOnlyInThePromptShareAPartition) {
+  auto a = MustParse(ProviderKind::kSkytells, "predict",
+                     R"({"model":"m","input":{"prompt":"a red fox","seed":1,"width":512}})");
+  auto b = MustParse(ProviderKind::kSkytells, "predict",
+                     R"({"model":"m","input":{"width":512,"seed":1,"prompt":"red fox in snow"}})");
+  auto other_seed =
+      MustParse(ProviderKind::kSkytells, "predict",
+                R"({"model":"m","input":{"prompt":"a red fox","seed":2,"width":512}})");
+  auto pa = PromptPartitionFor(a, "ns");
+  ASSERT_TRUE(pa.has_value());
+  EXPECT_EQ(pa, PromptPartitionFor(b, "ns"));
+  EXPECT_NE(pa, PromptPartitionFor(other_seed, "ns"));
+  EXPECT_NE(pa, PromptPartitionFor(a, "other-namespace"));
+  EXPECT_NE(pa->hex, CacheKeyFor(a, "ns").hex);
+  EXPECT_NE(CacheKeyFor(a, "ns"), CacheKeyFor(b, "ns"));
+
+  auto openai_a = MustParse(ProviderKind::kOpenAI, "images/generations",
+                            R"({"prompt":"a cat","size":"1024x1024","seed":3})");
+  auto openai_b = MustParse(ProviderKind::kOpenAI, "images/generations",
+                            R"({"prompt":"one cat","size":"1024x1024","seed":3})");
+  auto openai_big = MustParse(ProviderKind::kOpenAI, "images/generations",
+                              R"({"prompt":"a cat","size":"1792x1024","seed":3})");
+  EXPECT_EQ(PromptPartitionFor(openai_a, "ns"), PromptPartitionFor(openai_b, "ns"));
+  EXPECT_NE(PromptPartitionFor(openai_a, "ns"), PromptPartitionFor(openai_big, "ns"));
+}
+
+TEST(PromptPartitionTest, NoStringPromptNoPartition) {
+  EXPECT_FALSE(PromptPartitionFor(
+      MustParse(ProviderKind::kSkytells, "predict", R"({"model":"m","input":{"seed":1}})"), "ns"));
+  EXPECT_FALSE(PromptPartitionFor(
+      MustParse(ProviderKind::kSkytells, "predict", R"({"model":"m","input":{"prompt":5}})"),
+      "ns"));
+}
+
+}  // namespace
+}  // namespace gencache::providers
