@@ -22,6 +22,8 @@ struct CacheStats {
 // blobs and for rebuilding the near-duplicate index.
 struct EntrySummary {
   keying::CacheKey key;
+  std::string provider;  // mount name
+  std::string model;
   base::SystemTime expires{};
   std::vector<std::string> blobs;
   std::string prompt;

@@ -83,6 +83,8 @@ TEST_P(CacheStoreConformance, ForEachLiveVisitsLiveEntriesWithoutBodies) {
   EXPECT_EQ(a.blobs, std::vector<std::string>{std::string(64, '1')});
   EXPECT_EQ(a.prompt, "two cats");
   EXPECT_EQ(a.prompt_partition, "part");
+  EXPECT_EQ(a.provider, "skytells");
+  EXPECT_EQ(a.model, "truefusion");
   EXPECT_EQ(a.expires, kTestStart + hours(2));
   EXPECT_TRUE(seen.at(Key('b').hex).blobs.empty());
 }

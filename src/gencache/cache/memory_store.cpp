@@ -126,6 +126,8 @@ absl::Status MemoryStore::ForEachLive(base::SystemTime now,
       for (const Entry& entry : shard.lru) {
         if (!entry.value->Live(now)) continue;
         live.push_back({.key = entry.key,
+                        .provider = entry.value->provider,
+                        .model = entry.value->model,
                         .expires = entry.value->expires,
                         .blobs = entry.value->blobs,
                         .prompt = entry.value->prompt,

@@ -155,7 +155,8 @@ absl::Status SqliteStore::Prepare() {
                                         kColumns)},
            std::pair{&erase_, std::string("DELETE FROM entries WHERE key = ?1")},
            std::pair{&evict_, std::string("DELETE FROM entries WHERE expires_ms <= ?1")},
-           std::pair{&live_, std::string("SELECT key, expires_ms, blobs, prompt, prompt_partition "
+           std::pair{&live_, std::string("SELECT key, expires_ms, blobs, prompt, prompt_partition, "
+                                         "provider, model "
                                          "FROM entries WHERE expires_ms > ?1")},
            std::pair{&stats_,
                      std::string("SELECT COUNT(*), COALESCE(SUM(LENGTH(body)), 0) FROM entries")},
@@ -262,6 +263,8 @@ absl::Status SqliteStore::ForEachLive(base::SystemTime now,
     int rc;
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
       live.push_back({.key = keying::CacheKey{ColumnText(stmt, 0)},
+                      .provider = ColumnText(stmt, 5),
+                      .model = ColumnText(stmt, 6),
                       .expires = FromMillis(sqlite3_column_int64(stmt, 1)),
                       .blobs = SplitBlobs(ColumnText(stmt, 2)),
                       .prompt = ColumnText(stmt, 3),
