@@ -11,7 +11,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-system1.81-dev
   libabsl-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev libyaml-cpp-dev
   libcli11-dev libspdlog-dev libgtest-dev libgmock-dev libbenchmark-dev
-  prometheus-cpp-dev libtinyxml2-dev libhnswlib-dev libutf8proc-dev libhiredis-dev libpq-dev
+  prometheus-cpp-dev libtinyxml2-dev wamerican libhnswlib-dev libutf8proc-dev libhiredis-dev libpq-dev
   redis-server postgresql
   nodejs npm wrk nginx-light chromium
 )

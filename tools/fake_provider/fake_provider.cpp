@@ -1,9 +1,11 @@
 #include "fake_provider/fake_provider.hpp"
 
 #include <fmt/format.h>
+#include <openssl/evp.h>
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <cstring>
 #include <ctime>
 #include <utility>
 
@@ -20,7 +22,11 @@ using std::chrono::milliseconds;
 namespace {
 
 constexpr std::string_view kPngSignature("\x89PNG\r\n\x1a\n", 8);
-constexpr std::size_t kOutputSize = 4096;
+// Outputs up to this size are generated per request; a larger one is kept
+// (the last one only) so repeated downloads share it.
+constexpr std::uint64_t kBigBody = 1 << 20;
+constexpr std::uint64_t kMaxOutputBytes = std::uint64_t{1} << 30;
+constexpr std::size_t kMaxOutputUrls = 16;
 // Sync answers wait for the whole latency, however long.
 constexpr std::chrono::seconds kNoLimit = std::chrono::hours(24 * 365);
 
@@ -275,25 +281,67 @@ http::Response TargetError(std::string_view target, int status, const std::strin
   return JsonResponse(status, json::object{{"error", message}});
 }
 
-}  // namespace
-
-std::string OutputBytes(std::string_view content_key) {
-  std::string bytes(kPngSignature);
-  bytes.reserve(kOutputSize);
-  for (std::uint64_t block = 0; bytes.size() < kOutputSize; ++block) {
-    const std::string hex = base::Sha256Hex(fmt::format("{}\n{}", content_key, block));
-    for (std::size_t i = 0; i + 1 < hex.size() && bytes.size() < kOutputSize; i += 2) {
-      auto nibble = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
-      bytes.push_back(static_cast<char>(nibble(hex[i]) * 16 + nibble(hex[i + 1])));
+std::string PercentDecode(std::string_view s) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
     }
   }
+  return out;
+}
+
+}  // namespace
+
+std::string OutputBytes(std::string_view content_key, std::uint64_t size) {
+  std::string bytes(size, '\0');
+  const std::size_t head = std::min<std::size_t>(size, kPngSignature.size());
+  std::memcpy(bytes.data(), kPngSignature.data(), head);
+  // SHA-256 of "<content_key>\n<block>": the prefix is hashed once and its
+  // state copied per block (200 MB take about a second).
+  EVP_MD_CTX* prefix = EVP_MD_CTX_new();
+  EVP_MD_CTX* block_ctx = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(prefix, EVP_sha256(), nullptr);
+  EVP_DigestUpdate(prefix, content_key.data(), content_key.size());
+  EVP_DigestUpdate(prefix, "\n", 1);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  std::size_t pos = head;
+  for (std::uint64_t block = 0; pos < size; ++block) {
+    const std::string number = fmt::format("{}", block);
+    EVP_MD_CTX_copy_ex(block_ctx, prefix);
+    EVP_DigestUpdate(block_ctx, number.data(), number.size());
+    unsigned int len = 0;
+    EVP_DigestFinal_ex(block_ctx, digest, &len);
+    const std::size_t n = std::min<std::size_t>(len, size - pos);
+    std::memcpy(bytes.data() + pos, digest, n);
+    pos += n;
+  }
+  EVP_MD_CTX_free(block_ctx);
+  EVP_MD_CTX_free(prefix);
   return bytes;
 }
 
 FakeProvider::FakeProvider(FakeProviderOptions options, const base::Clock& clock)
     : clock_(clock),
       max_wait_(options.max_wait),
-      config_{options.latency, options.async, std::max(1, options.async_steps), options.url_ttl},
+      config_{options.latency,
+              options.async,
+              std::max(1, options.async_steps),
+              options.url_ttl,
+              /*fail_next=*/0,
+              /*fail_status=*/500,
+              FailMode::kStatus,
+              std::clamp<std::uint64_t>(options.output_bytes, 1, kMaxOutputBytes),
+              /*output_urls=*/{}},
       public_host_(std::move(options.public_host)),
       public_port_(options.public_port),
       rng_(std::random_device{}()) {}
@@ -338,6 +386,7 @@ void FakeProvider::Handle(http::Request request, http::Respond respond) {
   if (ConsumePrefix(path, "/openai/v1")) return HandleOpenAi(path, request, respond);
   if (ConsumePrefix(path, "/files")) return HandleFile(path, request, respond);
   if (ConsumePrefix(path, "/_fake")) return HandleControl(path, request, respond);
+  if (path == "/redirect") return HandleRedirect(request, respond);
   respond(JsonResponse(404, json::object{{"error", fmt::format("no route for {} {}", request.method,
                                                                request.path)}}));
 }
@@ -544,15 +593,18 @@ void FakeProvider::HandleOpenAi(std::string_view rest, http::Request& request,
     absl::MutexLock lock(&mu_);
     latency = config_.latency;
     const base::SystemTime now = clock_.Now();
-    for (int i = 0; i < n; ++i) {
-      const std::string key =
-          seed ? fmt::format("{}\x1f{}\x1f{}\x1f{}", model, *prompt, *seed, i) : NewToken();
-      if (format == "url") {
-        data.push_back(
-            json::object{{"url", IssueOutputUrl(key, now + latency)}, {"revised_prompt", *prompt}});
-      } else {
-        data.push_back(json::object{{"b64_json", absl::Base64Escape(OutputBytes(key))},
-                                    {"revised_prompt", *prompt}});
+    auto key = [&](int i) {
+      return seed ? fmt::format("{}\x1f{}\x1f{}\x1f{}", model, *prompt, *seed, i) : NewToken();
+    };
+    if (format == "url") {
+      for (std::string& url : IssueOutputs(n, key, now + latency)) {
+        data.push_back(json::object{{"url", std::move(url)}, {"revised_prompt", *prompt}});
+      }
+    } else {
+      for (int i = 0; i < n; ++i) {
+        data.push_back(json::object{
+            {"b64_json", absl::Base64Escape(OutputBytes(key(i), config_.output_bytes))},
+            {"revised_prompt", *prompt}});
       }
     }
   }
@@ -574,36 +626,76 @@ void FakeProvider::HandleFile(std::string_view rest, const http::Request& reques
     return respond(JsonResponse(404, json::object{{"error", "no such file"}}));
   }
   const std::string token(parts[0].substr(0, parts[0].size() - kSuffix.size()));
-  std::optional<std::string> content_key;
+  std::optional<OutputFile> file;
   {
     absl::MutexLock lock(&mu_);
     auto it = files_.find(token);
     if (it != files_.end() && clock_.Now() < it->second.expires) {
       ++stats_.file_gets;
-      content_key = it->second.content_key;
+      file = it->second;
     } else {
       ++stats_.file_misses;
     }
   }
-  if (!content_key) {
+  if (!file) {
     return respond(
         JsonResponse(404, json::object{{"error", "this output URL is unknown or has expired"}}));
   }
   http::Response response;
   response.status = 200;
   response.content_type = "image/png";
-  response.body = OutputBytes(*content_key);
+  if (file->size <= kBigBody) {
+    response.body = OutputBytes(file->content_key, file->size);
+    return respond(std::move(response));
+  }
+  const std::string cache_key = fmt::format("{}\x1f{}", file->content_key, file->size);
+  {
+    absl::MutexLock lock(&mu_);
+    if (big_body_key_ == cache_key) response.shared_body = big_body_;
+  }
+  if (!response.shared_body) {
+    auto body = std::make_shared<const std::string>(OutputBytes(file->content_key, file->size));
+    absl::MutexLock lock(&mu_);
+    big_body_key_ = cache_key;
+    big_body_ = body;
+    response.shared_body = std::move(body);
+  }
+  respond(std::move(response));
+}
+
+void FakeProvider::HandleRedirect(const http::Request& request, http::Respond& respond) {
+  std::optional<std::string> to;
+  std::string_view query = request.query;
+  while (!query.empty()) {
+    const std::size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.substr(0, 3) == "to=") to = PercentDecode(pair.substr(3));
+  }
+  if (request.method != "GET" || !to || to->empty()) {
+    return respond(JsonResponse(400, json::object{{"error", "use GET /redirect?to=<url>"}}));
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    ++stats_.redirects;
+  }
+  http::Response response = JsonResponse(302, json::object{{"location", *to}});
+  response.headers.emplace_back("Location", *to);
   respond(std::move(response));
 }
 
 json::object FakeProvider::ConfigJson() const {
+  json::array output_urls;
+  for (const std::string& url : config_.output_urls) output_urls.emplace_back(url);
   return json::object{{"latency_ms", config_.latency.count()},
                       {"async", config_.async},
                       {"async_steps", config_.async_steps},
                       {"url_ttl_ms", config_.url_ttl.count()},
                       {"fail_next", config_.fail_next},
                       {"fail_status", config_.fail_status},
-                      {"fail_mode", FailModeName(config_.fail_mode)}};
+                      {"fail_mode", FailModeName(config_.fail_mode)},
+                      {"output_bytes", config_.output_bytes},
+                      {"output_urls", std::move(output_urls)}};
 }
 
 void FakeProvider::HandleControl(std::string_view rest, const http::Request& request,
@@ -628,6 +720,7 @@ void FakeProvider::HandleControl(std::string_view rest, const http::Request& req
                                                   {"deletes", stats_.deletes},
                                                   {"file_gets", stats_.file_gets},
                                                   {"file_misses", stats_.file_misses},
+                                                  {"redirects", stats_.redirects},
                                                   {"failures_injected", stats_.failures_injected},
                                                   {"hung", hung_.size()},
                                                   {"delayed", delays_.pending()},
@@ -697,6 +790,23 @@ void FakeProvider::HandleControl(std::string_view rest, const http::Request& req
         } else {
           return bad("fail_mode must be status, prediction or hang");
         }
+      } else if (name == "output_bytes") {
+        auto v = integer(1, static_cast<std::int64_t>(kMaxOutputBytes));
+        if (!v)
+          return bad(fmt::format("output_bytes must be an integer in [1, {}]", kMaxOutputBytes));
+        next.output_bytes = static_cast<std::uint64_t>(*v);
+      } else if (name == "output_urls") {
+        const bool ok = value.is_array() && value.as_array().size() <= kMaxOutputUrls &&
+                        std::all_of(value.as_array().begin(), value.as_array().end(),
+                                    [](const json::value& v) { return v.is_string(); });
+        if (!ok) {
+          return bad(
+              fmt::format("output_urls must be an array of at most {} strings", kMaxOutputUrls));
+        }
+        next.output_urls.clear();
+        for (const json::value& url : value.as_array()) {
+          next.output_urls.emplace_back(url.as_string());
+        }
       } else {
         return bad(fmt::format("unknown config key: {}", name));
       }
@@ -758,8 +868,17 @@ std::string FakeProvider::IssueOutputUrl(const std::string& content_key, base::S
   const base::SystemTime expires = from + config_.url_ttl;
   std::string url =
       fmt::format("{}/files/{}.png?expires={}", BaseUrl(), token, UnixSeconds(expires));
-  files_.emplace(std::move(token), OutputFile{content_key, expires});
+  files_.emplace(std::move(token), OutputFile{content_key, config_.output_bytes, expires});
   return url;
+}
+
+std::vector<std::string> FakeProvider::IssueOutputs(int count,
+                                                    const std::function<std::string(int)>& key,
+                                                    base::SystemTime from) {
+  if (!config_.output_urls.empty()) return config_.output_urls;
+  std::vector<std::string> urls;
+  for (int i = 0; i < count; ++i) urls.push_back(IssueOutputUrl(key(i), from));
+  return urls;
 }
 
 void FakeProvider::CreatePrediction(CreateArgs args, http::Respond respond) {
@@ -792,12 +911,11 @@ void FakeProvider::CreatePrediction(CreateArgs args, http::Respond respond) {
     p.steps = config_.async_steps;
     p.fail = failure == FailMode::kPrediction;
     if (!p.fail) {
-      for (int i = 0; i < args.num_outputs; ++i) {
-        const std::string key =
-            args.seed ? fmt::format("{}\x1f{}\x1f{}\x1f{}", p.model, args.prompt, *args.seed, i)
-                      : NewToken();
-        p.outputs.push_back(IssueOutputUrl(key, p.created + p.latency));
-      }
+      auto key = [&](int i) {
+        return args.seed ? fmt::format("{}\x1f{}\x1f{}\x1f{}", p.model, args.prompt, *args.seed, i)
+                         : NewToken();
+      };
+      p.outputs = IssueOutputs(args.num_outputs, key, p.created + p.latency);
     }
     do {
       id = NewPredictionId(provider);

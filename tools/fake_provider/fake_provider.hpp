@@ -3,6 +3,7 @@
 #include <boost/json/fwd.hpp>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <random>
@@ -46,6 +47,8 @@ struct FakeProviderOptions {
   std::uint16_t public_port = 0;
   // Upper bound for Prefer: wait / await holds.
   std::chrono::seconds max_wait{60};
+  // Size of each output file, for outputs issued afterwards.
+  std::uint64_t output_bytes = 4096;
 };
 
 // Counters served by GET /_fake/stats, zeroed by POST /_fake/reset.
@@ -56,6 +59,7 @@ struct FakeStats {
   std::int64_t deletes = 0;
   std::int64_t file_gets = 0;    // output downloads answered 200
   std::int64_t file_misses = 0;  // unknown or expired output URLs
+  std::int64_t redirects = 0;    // GET /redirect answers
   std::int64_t failures_injected = 0;
 
   std::int64_t total_creates() const { return creates[0] + creates[1] + creates[2]; }
@@ -66,6 +70,7 @@ struct FakeStats {
 // protocols on one port, for tests and the demo:
 //   /skytells/v1/...  /replicate/v1/...  /openai/v1/...  provider APIs
 //   /files/<token>.png?expires=...                         output bytes
+//   /redirect?to=<url>                                     a 302 to `to`
 //   /_fake/stats  /_fake/reset  /_fake/config              control API
 // See docs/fake-provider.md for every route.
 //
@@ -74,9 +79,10 @@ struct FakeStats {
 // URL. Predictions, issued URLs and counters live in memory for the life of
 // the object.
 //
-// Thread-safe; Handle never blocks: delayed answers go through one timer
-// thread. Wall-clock times (status progression, URL expiry, timestamps) come
-// from `clock`; the delay of held answers is real time.
+// Thread-safe; Handle never blocks on I/O: delayed answers go through one
+// timer thread. (Serving a large output generates its bytes on the calling
+// thread, about 1 s per 200 MB; the last large body is kept for repeats.) Wall-clock times (status
+// progression, URL expiry, timestamps) come from `clock`; the delay of held answers is real time.
 class FakeProvider final : public http::Handler {
  public:
   FakeProvider(FakeProviderOptions options, const base::Clock& clock);
@@ -116,6 +122,7 @@ class FakeProvider final : public http::Handler {
   };
   struct OutputFile {
     std::string content_key;  // seeds the bytes
+    std::uint64_t size = 0;
     base::SystemTime expires;
   };
   struct Config {
@@ -126,6 +133,9 @@ class FakeProvider final : public http::Handler {
     std::int64_t fail_next = 0;
     int fail_status = 500;
     FailMode fail_mode = FailMode::kStatus;
+    std::uint64_t output_bytes = 4096;
+    // When set, predictions return these as their outputs (SSRF tests).
+    std::vector<std::string> output_urls;
   };
   enum class Phase { kStarting, kProcessing, kSucceeded, kFailed, kCanceled };
 
@@ -138,6 +148,7 @@ class FakeProvider final : public http::Handler {
   void HandleOpenAi(std::string_view rest, http::Request& request, http::Respond& respond);
   void HandleFile(std::string_view rest, const http::Request& request, http::Respond& respond);
   void HandleControl(std::string_view rest, const http::Request& request, http::Respond& respond);
+  void HandleRedirect(const http::Request& request, http::Respond& respond);
 
   // A parsed create, the same for both prediction providers.
   struct CreateArgs {
@@ -172,10 +183,14 @@ class FakeProvider final : public http::Handler {
   http::Response EventStream(const Prediction& p, Phase phase) const;
   boost::json::object ConfigJson() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
 
-  // A fresh URL for the bytes seeded by `content_key`, valid for url_ttl
-  // from `from`.
+  // A fresh URL for the bytes seeded by `content_key` (output_bytes of them),
+  // valid for url_ttl from `from`.
   std::string IssueOutputUrl(const std::string& content_key, base::SystemTime from)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The outputs of a new prediction: config output_urls when set, else
+  // `count` fresh URLs for the content keys `key(i)`.
+  std::vector<std::string> IssueOutputs(int count, const std::function<std::string(int)>& key,
+                                        base::SystemTime from) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::string NewToken() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::string NewPredictionId(Provider provider) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::string BaseUrl() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
@@ -199,6 +214,10 @@ class FakeProvider final : public http::Handler {
   std::vector<std::pair<Provider, http::Respond>> hung_ ABSL_GUARDED_BY(mu_);
   std::mt19937_64 rng_ ABSL_GUARDED_BY(mu_);
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
+  // The last large output body served, so repeated downloads of a big output
+  // do not regenerate it.
+  std::string big_body_key_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<const std::string> big_body_ ABSL_GUARDED_BY(mu_);
 
   // Last member: destroyed first, so the answers it still holds run while
   // everything they touch is alive.
@@ -206,7 +225,9 @@ class FakeProvider final : public http::Handler {
 };
 
 // The bytes served for an output: a PNG signature followed by SHA-256
-// counter-mode bytes of `content_key`, 4 KiB in all.
-std::string OutputBytes(std::string_view content_key);
+// counter-mode bytes of `content_key` (block i is SHA-256 of
+// "<content_key>\n<i>"), `size` bytes in all. The same key gives the same
+// bytes, and a shorter output is a prefix of a longer one.
+std::string OutputBytes(std::string_view content_key, std::uint64_t size = 4096);
 
 }  // namespace gencache::fake_provider

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/strings/escaping.h"
+#include "gencache/base/sha256.hpp"
 
 namespace gencache::fake_provider {
 namespace {
@@ -624,6 +625,91 @@ TEST_F(FakeProviderTest, DrainAnswersEverythingAndRefusesNewWork) {
                               R"({"input":{"prompt":"p"}})", kBearer);
   EXPECT_EQ(after.status, 503);
   EXPECT_EQ(Object(after).at("status").to_number<int>(), 503) << "Replicate's error shape";
+}
+
+// The reference definition of OutputBytes, written the slow, obvious way.
+std::string ReferenceOutputBytes(std::string_view key, std::size_t size) {
+  std::string bytes(kPngSignature.substr(0, std::min<std::size_t>(size, 8)));
+  for (std::uint64_t block = 0; bytes.size() < size; ++block) {
+    const std::string hex = base::Sha256Hex(fmt::format("{}\n{}", key, block));
+    for (std::size_t i = 0; i + 1 < hex.size() && bytes.size() < size; i += 2) {
+      bytes.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+    }
+  }
+  return bytes;
+}
+
+TEST_F(FakeProviderTest, OutputBytesMatchTheReferenceAtEverySize) {
+  for (std::size_t size : {1u, 7u, 8u, 9u, 39u, 40u, 41u, 4096u, 100'000u}) {
+    EXPECT_EQ(OutputBytes("model\x1fprompt\x1f"
+                          "7\x1f"
+                          "0",
+                          size),
+              ReferenceOutputBytes("model\x1fprompt\x1f"
+                                   "7\x1f"
+                                   "0",
+                                   size))
+        << size;
+  }
+  EXPECT_EQ(OutputBytes("k"), ReferenceOutputBytes("k", 4096)) << "the default stays 4 KiB";
+}
+
+TEST_F(FakeProviderTest, OutputBytesConfigSizesLaterOutputs) {
+  auto fake = Make();
+  const std::string small = Outputs(ReplicateRun(*fake, R"({"prompt":"p","seed":5})")).at(0);
+  http::Response set = Call(*fake, "POST", "/_fake/config", R"({"output_bytes":3000000})");
+  ASSERT_EQ(set.status, 200) << set.Body();
+  EXPECT_EQ(Object(set).at("output_bytes").to_number<std::int64_t>(), 3'000'000);
+  const std::string big = Outputs(ReplicateRun(*fake, R"({"prompt":"p","seed":5})")).at(0);
+  const std::string again = Outputs(ReplicateRun(*fake, R"({"prompt":"p","seed":5})")).at(0);
+
+  const std::string small_bytes = FileBytes(*fake, small);
+  EXPECT_EQ(small_bytes.size(), 4096u) << "URLs issued before keep their size";
+  const std::string big_bytes = FileBytes(*fake, big);
+  ASSERT_EQ(big_bytes.size(), 3'000'000u);
+  EXPECT_EQ(big_bytes.substr(0, 4096), small_bytes) << "same key: a longer output extends";
+  EXPECT_EQ(FileBytes(*fake, again), big_bytes) << "same seeded request: identical bytes";
+  EXPECT_EQ(FileBytes(*fake, big), big_bytes) << "served again from the kept body";
+
+  EXPECT_EQ(Call(*fake, "POST", "/_fake/config", R"({"output_bytes":0})").status, 400);
+  EXPECT_EQ(Call(*fake, "POST", "/_fake/config", R"({"output_bytes":1073741825})").status, 400);
+  EXPECT_EQ(Call(*fake, "POST", "/_fake/config", R"({"output_bytes":"1"})").status, 400);
+}
+
+TEST_F(FakeProviderTest, OutputUrlsReplaceTheFakesOwn) {
+  auto fake = Make();
+  http::Response set = Call(*fake, "POST", "/_fake/config",
+                            R"({"output_urls":["http://169.254.169.254/x","file:///etc/passwd"]})");
+  ASSERT_EQ(set.status, 200) << set.Body();
+  EXPECT_EQ(Object(set).at("output_urls").as_array().size(), 2u);
+  const std::vector<std::string> expected = {"http://169.254.169.254/x", "file:///etc/passwd"};
+  EXPECT_EQ(Outputs(ReplicateRun(*fake, R"({"prompt":"p","num_outputs":4})")), expected);
+  EXPECT_EQ(Outputs(SkytellsPredict(*fake, R"({"model":"truefusion","input":{"prompt":"p"}})")),
+            expected);
+  http::Response openai =
+      Call(*fake, "POST", "/openai/v1/images/generations", R"({"prompt":"p","n":1})", kBearer);
+  json::array data = Object(openai).at("data").as_array();
+  ASSERT_EQ(data.size(), 2u);
+  EXPECT_EQ(Str(data[1].at("url")), "file:///etc/passwd");
+
+  ASSERT_EQ(Call(*fake, "POST", "/_fake/config", R"({"output_urls":[]})").status, 200);
+  EXPECT_EQ(Outputs(ReplicateRun(*fake, R"({"prompt":"p"})")).at(0).rfind("http://127.0.0.1", 0),
+            0u);
+  EXPECT_EQ(Call(*fake, "POST", "/_fake/config", R"({"output_urls":"http://x"})").status, 400);
+  EXPECT_EQ(Call(*fake, "POST", "/_fake/config", R"({"output_urls":[1]})").status, 400);
+}
+
+TEST_F(FakeProviderTest, RedirectRouteAnswers302) {
+  auto fake = Make();
+  http::Response r =
+      Call(*fake, "GET", "/redirect?to=http%3A%2F%2F127.0.0.2%3A9%2Ffiles%2Fx.png%3Fa%3D1%26b%3D2");
+  EXPECT_EQ(r.status, 302);
+  auto location = http::FindHeader(r.headers, "location");
+  ASSERT_TRUE(location);
+  EXPECT_EQ(*location, "http://127.0.0.2:9/files/x.png?a=1&b=2");
+  EXPECT_EQ(Call(*fake, "GET", "/redirect").status, 400);
+  EXPECT_EQ(Call(*fake, "POST", "/redirect?to=x").status, 400);
+  EXPECT_EQ(Object(Call(*fake, "GET", "/_fake/stats")).at("redirects").to_number<int>(), 1);
 }
 
 }  // namespace

@@ -44,6 +44,7 @@ int Run(int argc, char** argv) {
   std::string url_ttl = "1h";
   std::string public_host;
   int threads = 2;
+  std::uint64_t output_bytes = 4096;
   app.add_option("--listen", listen, "host:port to bind (port 0 picks a free port)");
   app.add_option("--latency", latency, "time from create to a finished prediction, e.g. 300ms");
   app.add_flag("--async", async, "creates answer starting/pending; clients poll");
@@ -52,6 +53,8 @@ int Run(int argc, char** argv) {
   app.add_option("--url-ttl", url_ttl, "lifetime of output URLs, e.g. 1h");
   app.add_option("--public-host", public_host, "host written into URLs (default: listen host)");
   app.add_option("--threads", threads, "server event loops")->check(CLI::Range(1, 64));
+  app.add_option("--output-bytes", output_bytes, "size of each output file in bytes")
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 30));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -91,6 +94,7 @@ int Run(int argc, char** argv) {
   options.async_steps = async_steps;
   options.url_ttl = *url_ttl_ms;
   options.public_host = public_host.empty() ? host : public_host;
+  options.output_bytes = output_bytes;
   FakeProvider provider(std::move(options), gencache::base::SystemClock::Instance());
 
   gencache::http::ServerOptions server_options;

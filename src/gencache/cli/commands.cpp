@@ -10,9 +10,13 @@
 #include <filesystem>
 #include <iostream>
 
+#include "gencache/app/blob_backend.hpp"
 #include "gencache/app/gateway_app.hpp"
 #include "gencache/base/log.hpp"
+#include "gencache/base/units.hpp"
+#include "gencache/blob/blob_gc.hpp"
 #include "gencache/budget/sqlite_ledger.hpp"
+#include "gencache/cache/sqlite_store.hpp"
 #include "gencache/config/options.hpp"
 #include "gencache/pipeline/admin_api.hpp"
 #include "gencache/pipeline/budget_policy.hpp"
@@ -186,6 +190,60 @@ int BudgetShow(const ConfigFlags& flags) {
   return 0;
 }
 
+// Deletes blobs no live entry of the data dir's cache references. Entries held
+// only in a running gateway's memory are not visible here; the grace period
+// keeps their (recent) blobs.
+int CacheGc(const ConfigFlags& flags, const std::string& grace_text) {
+  auto options = LoadWithOverrides(flags);
+  if (!options.ok()) {
+    std::fprintf(stderr, "gencache: %s\n", std::string(options.status().message()).c_str());
+    return 2;
+  }
+  std::chrono::seconds grace = options->rehost.gc_grace;
+  if (!grace_text.empty()) {
+    auto parsed = base::ParseDuration(grace_text);
+    if (!parsed.ok()) {
+      std::fprintf(stderr, "gencache cache gc: --grace: %s\n",
+                   std::string(parsed.status().message()).c_str());
+      return 2;
+    }
+    grace = std::chrono::duration_cast<std::chrono::seconds>(*parsed);
+  }
+  std::filesystem::path cache_path = std::filesystem::path(options->data_dir) / "cache.db";
+  auto cache = cache::SqliteStore::Open(cache_path.string(), {});
+  if (!cache.ok()) {
+    std::fprintf(stderr, "gencache cache gc: %s\n", std::string(cache.status().message()).c_str());
+    return 1;
+  }
+  auto blobs = app::OpenBlobStore(*options);
+  if (!blobs.ok()) {
+    std::fprintf(stderr, "gencache cache gc: %s\n", std::string(blobs.status().message()).c_str());
+    return 1;
+  }
+  const base::SystemTime now = base::SystemClock::Instance().Now();
+  auto references = [&](const std::function<void(std::string_view)>& visit) {
+    return (*cache)->ForEachLive(now, [&](const cache::EntrySummary& entry) {
+      for (const auto& sha : entry.blobs) visit(sha);
+    });
+  };
+  auto report = blob::CollectGarbage(**blobs, references, now, grace);
+  if (!report.ok()) {
+    std::fprintf(stderr, "gencache cache gc: %s\n", std::string(report.status().message()).c_str());
+    return 1;
+  }
+  std::printf(
+      "blobs: %llu (%s store); deleted %llu (%llu bytes); kept %llu referenced and %llu within "
+      "the %llds grace period (%llu bytes); %llu errors\n",
+      static_cast<unsigned long long>(report->blobs), std::string((*blobs)->kind()).c_str(),
+      static_cast<unsigned long long>(report->deleted),
+      static_cast<unsigned long long>(report->deleted_bytes),
+      static_cast<unsigned long long>(report->referenced),
+      static_cast<unsigned long long>(report->young), static_cast<long long>(grace.count()),
+      static_cast<unsigned long long>(report->kept_bytes),
+      static_cast<unsigned long long>(report->errors));
+  return report->errors == 0 ? 0 : 1;
+}
+
 }  // namespace
 
 int Main(int argc, char** argv) {
@@ -221,11 +279,22 @@ int Main(int argc, char** argv) {
   budget_show->add_option("--data-dir", flags.data_dir, "Data directory override");
   budget->require_subcommand(1);
 
+  auto* cache = app.add_subcommand("cache", "Cache maintenance commands");
+  auto* cache_gc = cache->add_subcommand(
+      "gc", "Delete re-hosted blobs that no live cache entry references (after a grace period)");
+  std::string gc_grace;
+  cache_gc->add_option("--config", flags.config_path, "YAML configuration file")->required();
+  cache_gc->add_option("--data-dir", flags.data_dir, "Data directory override");
+  cache_gc->add_option("--grace", gc_grace,
+                       "Keep unreferenced blobs younger than this (default: rehost.gc_grace)");
+  cache->require_subcommand(1);
+
   CLI11_PARSE(app, argc, argv);
   if (serve->parsed()) return Serve(flags);
   if (check->parsed()) return CheckConfig(flags);
   if (report->parsed()) return Report(flags, report_flags);
   if (budget_show->parsed()) return BudgetShow(flags);
+  if (cache_gc->parsed()) return CacheGc(flags, gc_grace);
   return 1;
 }
 

@@ -29,6 +29,12 @@ struct FlightResult {
   // What the upstream call cost, booked to the request that led the flight.
   base::Money cost;
   std::chrono::microseconds upstream_latency{0};
+  // Bytes of outputs this flight downloaded into the blob store.
+  std::uint64_t rehosted_bytes = 0;
+  // The answer is another request's entry that the near-duplicate index
+  // matched (from_cache is set too): its key and the prompts' similarity.
+  std::string near_match_key;
+  double near_similarity = 0;
 };
 
 using FlightCallback = std::function<void(const FlightResult&)>;

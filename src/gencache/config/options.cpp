@@ -145,6 +145,9 @@ bool ValidMountName(std::string_view name) {
          name != "metrics";
 }
 
+std::vector<std::string> ReadStringList(const YAML::Node& node, const std::string& where,
+                                        Errors& errors);
+
 // "https://User@Host:8443/v1" -> "host"; "http://[::1]:80" -> "::1".
 std::string HostOf(std::string_view url) {
   std::size_t scheme = url.find("://");
@@ -187,10 +190,10 @@ void ReadProviders(const YAML::Node& node, Options& options, Errors& errors) {
       errors.Add(fmt::format("{}: expected a mapping", where));
       continue;
     }
-    CheckKeys(
-        body, where,
-        {"kind", "base_url", "api_key_env", "ttl", "cache_unseeded", "models", "output_url_ttl"},
-        errors);
+    CheckKeys(body, where,
+              {"kind", "base_url", "api_key_env", "ttl", "cache_unseeded", "models",
+               "output_url_ttl", "output_hosts"},
+              errors);
     std::string kind;
     ReadString(body, "kind", where, kind, errors);
     if (auto k = providers::ParseProviderKind(kind)) {
@@ -209,6 +212,20 @@ void ReadProviders(const YAML::Node& node, Options& options, Errors& errors) {
     p.output_url_ttl = p.kind == providers::ProviderKind::kSkytells ? std::chrono::minutes(5)
                                                                     : std::chrono::hours(1);
     ReadDuration(body, "output_url_ttl", where, p.output_url_ttl, errors);
+    switch (p.kind) {
+      case providers::ProviderKind::kSkytells:
+        p.output_hosts = {"*.skytells.ai"};
+        break;
+      case providers::ProviderKind::kReplicate:
+        p.output_hosts = {"replicate.delivery", "*.replicate.delivery"};
+        break;
+      case providers::ProviderKind::kOpenAI:
+        p.output_hosts = {"oaidalleapiprodscus.blob.core.windows.net"};
+        break;
+    }
+    if (body["output_hosts"]) {
+      p.output_hosts = ReadStringList(body["output_hosts"], where + ".output_hosts", errors);
+    }
     ReadString(body, "api_key_env", where, p.api_key_env, errors);
     ReadPolicyFields(body, where, p.cache, errors);
     ReadModels(body["models"], where + ".models", p.models, errors);

@@ -35,6 +35,11 @@ struct ProviderOptions {
   std::chrono::seconds output_url_ttl{3600};
   // Host of base_url, lower-case: output URLs on it may be re-hosted.
   std::string host;
+  // Where the provider serves its outputs (names or "*.domain"), fetched
+  // from public addresses only. Default by kind: Skytells *.skytells.ai,
+  // Replicate replicate.delivery and *.replicate.delivery, OpenAI
+  // oaidalleapiprodscus.blob.core.windows.net.
+  std::vector<std::string> output_hosts;
 };
 
 struct ServerSection {

@@ -99,12 +99,14 @@ TEST(ParseConfig, RehostDefaultsAndProviderHosts) {
   EXPECT_EQ(options->FindProvider("skytells")->output_url_ttl, std::chrono::minutes(5));
   EXPECT_EQ(options->FindProvider("replicate")->output_url_ttl, std::chrono::hours(1));
   EXPECT_FALSE(options->near_duplicate.enabled);
+  EXPECT_EQ(options->FindProvider("replicate")->output_hosts,
+            (std::vector<std::string>{"replicate.delivery", "*.replicate.delivery"}));
 }
 
 TEST(ParseConfig, ReadsRehostSection) {
   auto options = ParseConfig(R"(
 providers:
-  fake: {kind: replicate, base_url: "http://[::1]:9000/v1", output_url_ttl: 90s}
+  fake: {kind: replicate, base_url: "http://[::1]:9000/v1", output_url_ttl: 90s, output_hosts: [cdn.example.com]}
 rehost:
   public_base_url: https://cdn.example.com/files/
   allowed_hosts: [127.0.0.1, Outputs.Example.com]
@@ -116,6 +118,7 @@ rehost:
   ASSERT_TRUE(options.ok()) << options.status();
   EXPECT_EQ(options->providers[0].host, "::1");
   EXPECT_EQ(options->providers[0].output_url_ttl, std::chrono::seconds(90));
+  EXPECT_EQ(options->providers[0].output_hosts, std::vector<std::string>{"cdn.example.com"});
   EXPECT_EQ(options->rehost.public_base_url, "https://cdn.example.com/files");
   EXPECT_EQ(options->rehost.allowed_hosts,
             (std::vector<std::string>{"127.0.0.1", "outputs.example.com"}));

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "gencache/base/unique_fd.hpp"
 
 namespace gencache::http {
 
@@ -35,6 +37,17 @@ struct Request {
   }
 };
 
+// A response body that is a region of an open file (a re-hosted blob). The
+// server sends it straight from the file (sendfile(2)), so a large body is
+// never held in memory. The file must not shrink while it is being sent;
+// if it does, the connection is closed short of Content-Length. A HEAD
+// answer may leave `fd` empty: only `length` is used.
+struct FileBody {
+  base::UniqueFd fd;
+  std::uint64_t offset = 0;
+  std::uint64_t length = 0;
+};
+
 struct Response {
   int status = 200;
   std::string content_type = "application/json";
@@ -42,11 +55,14 @@ struct Response {
   // are written by the server.
   HeaderList headers;
   // The body is `body`, unless `shared_body` is set: then the bytes are
-  // shared with a cache entry and written without a copy.
+  // shared with a cache entry and written without a copy. When `file` is
+  // set it is the body instead of both (Content-Length is file->length).
   std::string body;
   std::shared_ptr<const std::string> shared_body;
+  std::shared_ptr<const FileBody> file;
 
   std::string_view Body() const { return shared_body ? std::string_view(*shared_body) : body; }
+  std::uint64_t BodySize() const { return file ? file->length : Body().size(); }
 };
 
 // Completes a request. Call exactly once, from any thread; the server moves

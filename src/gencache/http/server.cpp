@@ -1,9 +1,14 @@
 #include "gencache/http/server.hpp"
 
+#include <errno.h>
 #include <fmt/format.h>
+#include <pthread.h>
+#include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -21,6 +26,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <charconv>
+#include <cstring>
 #include <ctime>
 #include <thread>
 #include <vector>
@@ -64,9 +70,13 @@ void WriteHead(const Response& response, bool keep_alive, std::string& head) {
   if (!response.content_type.empty()) {
     head.append("Content-Type: ").append(response.content_type).append("\r\n");
   }
-  head.append("Content-Length: ")
-      .append(num, std::to_chars(num, num + sizeof num, response.Body().size()).ptr)
-      .append("\r\n");
+  // 204 and 304 have no content, and a Content-Length on a 304 would have
+  // to be that of the 200 answer (RFC 9110, 8.6): leave it out.
+  if (response.status != 204 && response.status != 304) {
+    head.append("Content-Length: ")
+        .append(num, std::to_chars(num, num + sizeof num, response.BodySize()).ptr)
+        .append("\r\n");
+  }
   for (const auto& [name, value] : response.headers) {
     head.append(name).append(": ").append(value).append("\r\n");
   }
@@ -145,6 +155,68 @@ std::shared_ptr<DeadlineGuard> ArmDeadline(asio::steady_timer& timer,
   return guard;
 }
 
+// Largest count one sendfile(2) call takes without truncating it.
+constexpr std::uint64_t kMaxSendfileChunk = 0x7ffff000;
+
+// Sends `head` and then the file region: the head with MSG_MORE so it leaves
+// in the same segment as the first file bytes, the region with sendfile(2)
+// (no copy through user space; bench/files.sh). Each wait for the socket to
+// drain is bounded by `timeout`, so a client that stops reading is dropped
+// but a slow one may take as long as it keeps making progress. Returns false
+// when the connection must be closed (error, timeout, or the file ended
+// short of the promised length).
+asio::awaitable<bool> SendFileResponse(std::shared_ptr<Connection> conn, std::string_view head,
+                                       const FileBody& file,
+                                       asio::io_context::executor_type executor,
+                                       std::chrono::milliseconds timeout) {
+  tcp::socket& socket = conn->stream.socket();
+  beast::error_code ec;
+  socket.native_non_blocking(true, ec);
+  if (ec) co_return false;
+  const int out = socket.native_handle();
+
+  auto wait_writable = [&]() -> asio::awaitable<bool> {
+    asio::steady_timer deadline(executor, timeout);
+    auto guard = ArmDeadline(deadline, conn);
+    auto [wait_ec] = co_await socket.async_wait(tcp::socket::wait_write, kNoThrow);
+    const bool timed_out = guard->Disarm();
+    deadline.cancel();
+    co_return !wait_ec && !timed_out;
+  };
+
+  const int more = file.length > 0 ? MSG_MORE : 0;
+  while (!head.empty()) {
+    const ssize_t n = ::send(out, head.data(), head.size(), MSG_NOSIGNAL | more);
+    if (n >= 0) {
+      head.remove_prefix(static_cast<std::size_t>(n));
+    } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      if (!co_await wait_writable()) co_return false;
+    } else if (errno != EINTR) {
+      co_return false;
+    }
+  }
+
+  off_t offset = static_cast<off_t>(file.offset);
+  std::uint64_t left = file.length;
+  while (left > 0) {
+    const ssize_t n = ::sendfile(out, file.fd.get(), &offset, std::min(left, kMaxSendfileChunk));
+    if (n > 0) {
+      left -= static_cast<std::uint64_t>(n);
+    } else if (n == 0) {
+      spdlog::warn("file body ended {} bytes short of its length; closing the connection", left);
+      co_return false;
+    } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      if (!co_await wait_writable()) co_return false;
+    } else if (errno != EINTR) {
+      if (errno != EPIPE && errno != ECONNRESET) {
+        spdlog::warn("sendfile failed: {}", std::strerror(errno));
+      }
+      co_return false;
+    }
+  }
+  co_return true;
+}
+
 class ServerImpl final : public Server {
  public:
   ServerImpl(ServerOptions options, Handler& handler)
@@ -215,7 +287,17 @@ absl::Status ServerImpl::Bind() {
 void ServerImpl::Run() {
   for (auto& loop : loops_) {
     asio::co_spawn(loop->ioc, Accept(loop), asio::detached);
-    loop->thread = std::thread([&ioc = loop->ioc] { ioc.run(); });
+    loop->thread = std::thread([&ioc = loop->ioc] {
+      // sendfile(2) has no MSG_NOSIGNAL: a client that hangs up mid-file
+      // would raise SIGPIPE. Blocked here it stays pending on this thread
+      // and sendfile reports EPIPE instead, without touching the process's
+      // signal dispositions.
+      sigset_t pipe;
+      sigemptyset(&pipe);
+      sigaddset(&pipe, SIGPIPE);
+      pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
+      ioc.run();
+    });
   }
 }
 
@@ -348,8 +430,20 @@ asio::awaitable<void> ServerImpl::Serve(std::shared_ptr<Connection> conn,
     }
 
     WriteHead(response, keep_alive, head);
-    // HEAD gets the header of the GET answer (its Content-Length too), no body.
-    std::string_view body = head_request ? std::string_view() : response.Body();
+    // HEAD gets the header of the GET answer (its Content-Length too), no
+    // body; 204 and 304 never have one.
+    const bool send_body = !head_request && response.status != 204 && response.status != 304;
+    if (response.file && send_body) {
+      const bool sent =
+          co_await SendFileResponse(conn, head, *response.file, executor, options_.body_timeout);
+      if (!sent || !keep_alive) {
+        beast::error_code ignored;
+        conn->stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        co_return;
+      }
+      continue;
+    }
+    std::string_view body = send_body ? response.Body() : std::string_view();
     std::array<asio::const_buffer, 2> buffers{asio::buffer(head),
                                               asio::buffer(body.data(), body.size())};
     conn->stream.expires_after(options_.body_timeout);

@@ -1,6 +1,13 @@
 #include "gencache/http/server.hpp"
 
+#include <arpa/inet.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <mutex>
@@ -272,6 +279,188 @@ TEST(ServerHead, HeadGetsTheHeaderWithoutTheBody) {
   auto second = both.find("HTTP/1.1 200", 1);
   ASSERT_NE(second, std::string::npos) << both;
   EXPECT_EQ(both.substr(second - 4, 4), "\r\n\r\n");
+}
+
+}  // namespace
+}  // namespace gencache::http
+
+namespace gencache::http {
+namespace {
+
+// A file of `size` patterned bytes in a fresh temp dir, removed afterwards.
+class TempFile {
+ public:
+  explicit TempFile(std::size_t size) {
+    std::string pattern = "/tmp/gencache-server-file-XXXXXX";
+    base::UniqueFd fd(::mkstemp(pattern.data()));
+    path_ = pattern;
+    bytes_.resize(size);
+    for (std::size_t i = 0; i < size; ++i) bytes_[i] = static_cast<char>((i * 7 + i / 251) & 0xff);
+    EXPECT_TRUE(fd.valid());
+    EXPECT_EQ(::write(fd.get(), bytes_.data(), bytes_.size()), static_cast<ssize_t>(size));
+  }
+  ~TempFile() { ::unlink(path_.c_str()); }
+  const std::string& path() const { return path_; }
+  const std::string& bytes() const { return bytes_; }
+
+ private:
+  std::string path_;
+  std::string bytes_;
+};
+
+// Serves regions of one file: /region (a slice), /whole, /short (promises
+// more bytes than the file has); anything else gets a string body.
+class FileHandler : public Handler {
+ public:
+  explicit FileHandler(const TempFile& file) : file_(file) {}
+  void Handle(Request request, Respond respond) override {
+    ++handled;
+    Response r;
+    r.content_type = "application/octet-stream";
+    auto body = std::make_shared<FileBody>();
+    body->fd = base::UniqueFd(::open(file_.path().c_str(), O_RDONLY | O_CLOEXEC));
+    const std::uint64_t size = file_.bytes().size();
+    if (request.path == "/region") {
+      body->offset = 1000;
+      body->length = 300'000;
+    } else if (request.path == "/whole") {
+      body->length = size;
+    } else if (request.path == "/short") {
+      body->offset = size - 10;
+      body->length = 5000;
+    } else {
+      r.content_type = "text/plain";
+      r.body = "after";
+      respond(std::move(r));
+      return;
+    }
+    r.file = std::move(body);
+    respond(std::move(r));
+  }
+  Response Reject(std::string_view, const absl::Status&) override { return {}; }
+  std::atomic<int> handled{0};
+
+ private:
+  const TempFile& file_;
+};
+
+class ServerFileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto server = Server::Start({.port = 0, .threads = 2}, handler_);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+  }
+  void TearDown() override { server_->Stop(); }
+
+  TempFile file_{16u << 20};
+  FileHandler handler_{file_};
+  std::unique_ptr<Server> server_;
+};
+
+TEST_F(ServerFileTest, SendsAFileRegionThenKeepsAlive) {
+  RawConnection conn(server_->port());
+  ASSERT_TRUE(conn.Send("GET /region HTTP/1.1\r\nHost: t\r\n\r\n"));
+  std::string r = conn.ReadResponse();
+  EXPECT_EQ(StatusOf(r), 200);
+  EXPECT_EQ(HeaderOf(r, "Content-Length"), "300000");
+  EXPECT_EQ(HeaderOf(r, "Content-Type"), "application/octet-stream");
+  EXPECT_TRUE(BodyOf(r) == file_.bytes().substr(1000, 300'000)) << "region bytes differ";
+  ASSERT_TRUE(conn.Send("GET /text HTTP/1.1\r\nHost: t\r\n\r\n"));
+  EXPECT_EQ(BodyOf(conn.ReadResponse()), "after");
+}
+
+TEST_F(ServerFileTest, SendsALargeFileWhole) {
+  // 16 MB overruns the socket buffers, so the sender waits for the reader.
+  RawConnection conn(server_->port(), std::chrono::seconds(20));
+  ASSERT_TRUE(
+      conn.Send("GET /whole HTTP/1.1\r\nHost: t\r\n\r\nGET /whole HTTP/1.1\r\nHost: t\r\n\r\n"));
+  for (int i = 0; i < 2; ++i) {
+    std::string r = conn.ReadResponse();
+    ASSERT_EQ(StatusOf(r), 200) << "response " << i;
+    EXPECT_EQ(HeaderOf(r, "Content-Length"), std::to_string(file_.bytes().size()));
+    EXPECT_TRUE(BodyOf(r) == file_.bytes()) << "file bytes differ in response " << i;
+  }
+}
+
+TEST_F(ServerFileTest, HeadSendsTheLengthButNoBytes) {
+  // RawConnection trusts Content-Length, so read the bytes ourselves.
+  base::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(server_->port());
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const std::string request =
+      "HEAD /region HTTP/1.1\r\nHost: t\r\n\r\nGET /text HTTP/1.1\r\nHost: t\r\n\r\n";
+  ASSERT_EQ(::send(fd.get(), request.data(), request.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(request.size()));
+  std::string both;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (both.find("after") == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+    pollfd pfd{fd.get(), POLLIN, 0};
+    if (::poll(&pfd, 1, 100) <= 0) continue;
+    char buf[4096];
+    const ssize_t n = ::recv(fd.get(), buf, sizeof buf, 0);
+    if (n <= 0) break;
+    both.append(buf, static_cast<std::size_t>(n));
+  }
+  EXPECT_EQ(both.find("HTTP/1.1 200"), 0u) << both;
+  EXPECT_NE(both.find("Content-Length: 300000"), std::string::npos) << both;
+  const auto second = both.find("HTTP/1.1 200", 1);
+  ASSERT_NE(second, std::string::npos) << both;
+  EXPECT_EQ(both.substr(second - 4, 4), "\r\n\r\n") << "no body bytes after the HEAD answer";
+  EXPECT_EQ(both.size(), both.find("after") + 5);
+}
+
+TEST_F(ServerFileTest, FileEndingEarlyClosesTheConnection) {
+  RawConnection conn(server_->port());
+  ASSERT_TRUE(conn.Send("GET /short HTTP/1.1\r\nHost: t\r\n\r\n"));
+  EXPECT_EQ(conn.ReadResponse(), "") << "the response must not look complete";
+  EXPECT_TRUE(conn.WaitClosed());
+  EXPECT_EQ(BodyOf(RoundTrip(server_->port(), "GET /text HTTP/1.1\r\nHost: t\r\n\r\n")), "after");
+}
+
+TEST(ServerFileHangUp, ClientHangingUpMidFileLeavesTheServerUp) {
+  // A sparse 256 MB file: far more than the socket buffers hold, so the
+  // server is still sending when the client resets the connection, and must
+  // give up on that one response only.
+  TempFile file(0);
+  ASSERT_EQ(::truncate(file.path().c_str(), 256 << 20), 0);
+  class Big : public Handler {
+   public:
+    explicit Big(std::string path) : path_(std::move(path)) {}
+    void Handle(Request request, Respond respond) override {
+      Response r;
+      if (request.path == "/big") {
+        auto body = std::make_shared<FileBody>();
+        body->fd = base::UniqueFd(::open(path_.c_str(), O_RDONLY | O_CLOEXEC));
+        body->length = 256u << 20;
+        r.file = std::move(body);
+        ++started;
+      } else {
+        r.body = "alive";
+      }
+      respond(std::move(r));
+    }
+    Response Reject(std::string_view, const absl::Status&) override { return {}; }
+    std::atomic<int> started{0};
+
+   private:
+    std::string path_;
+  } handler(file.path());
+  auto server = Server::Start({.port = 0, .threads = 1}, handler);
+  ASSERT_TRUE(server.ok());
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    RawConnection conn((*server)->port());
+    ASSERT_TRUE(conn.Send("GET /big HTTP/1.1\r\nHost: t\r\n\r\n"));
+    for (int i = 0; i < 500 && handler.started.load() <= attempt; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    // Closing with unread bytes resets the connection.
+  }
+  EXPECT_EQ(handler.started.load(), 3);
+  EXPECT_EQ(BodyOf(RoundTrip((*server)->port(), "GET /x HTTP/1.1\r\nHost: t\r\n\r\n")), "alive");
 }
 
 }  // namespace

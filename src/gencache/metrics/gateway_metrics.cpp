@@ -261,7 +261,51 @@ struct GatewayMetrics::Impl {
                               .Help("Requests waiting on another request's upstream call")
                               .Register(*registry)
                               .Add({})),
-        overhead_all(overhead.Add({}, OverheadBuckets())) {}
+        overhead_all(overhead.Add({}, OverheadBuckets())),
+        rehost_responses(prometheus::BuildCounter()
+                             .Name("gencache_rehost_responses_total")
+                             .Help("Successful generations whose output URLs were re-hosted, by "
+                                   "result (ok, failed)")
+                             .Register(*registry)),
+        rehost_ok(rehost_responses.Add({{"result", "ok"}})),
+        rehost_failed(rehost_responses.Add({{"result", "failed"}})),
+        rehost_downloads(prometheus::BuildCounter()
+                             .Name("gencache_rehost_downloads_total")
+                             .Help("Output downloads attempted, retries included")
+                             .Register(*registry)
+                             .Add({})),
+        rehost_bytes(prometheus::BuildCounter()
+                         .Name("gencache_rehost_bytes_total")
+                         .Help("Bytes of outputs written to the blob store")
+                         .Register(*registry)
+                         .Add({})),
+        rehost_refused(prometheus::BuildCounter()
+                           .Name("gencache_rehost_refused_total")
+                           .Help("Output URLs refused by the re-hosting URL policy (SSRF guard)")
+                           .Register(*registry)
+                           .Add({})),
+        blob_count(prometheus::BuildGauge()
+                       .Name("gencache_blob_store_blobs")
+                       .Help("Blobs in the blob store at its last walk (garbage collection)")
+                       .Register(*registry)),
+        blob_bytes(prometheus::BuildGauge()
+                       .Name("gencache_blob_store_bytes")
+                       .Help("Bytes in the blob store at its last walk (garbage collection)")
+                       .Register(*registry)),
+        near_duplicate_entries(prometheus::BuildGauge()
+                                   .Name("gencache_near_duplicate_index_entries")
+                                   .Help("Prompts in the near-duplicate index")
+                                   .Register(*registry)),
+        near_duplicate_bytes(prometheus::BuildGauge()
+                                 .Name("gencache_near_duplicate_index_bytes")
+                                 .Help("Memory held by the near-duplicate index")
+                                 .Register(*registry)) {}
+
+  // Counters follow a monotonic source: each scrape adds what it grew by.
+  static void Follow(prometheus::Counter& counter, std::uint64_t now, std::uint64_t& last) {
+    if (now > last) counter.Increment(static_cast<double>(now - last));
+    last = now;
+  }
 
   // Returns the series for a label set. A repeat on the same thread is one
   // lookup in a thread-local map: no lock and no shared write. (absl::Mutex
@@ -513,6 +557,16 @@ struct GatewayMetrics::Impl {
   prometheus::Gauge& inflight_calls;
   prometheus::Gauge& coalesced_waiters;
   prometheus::Histogram& overhead_all;
+  prometheus::Family<prometheus::Counter>& rehost_responses;
+  prometheus::Counter& rehost_ok;
+  prometheus::Counter& rehost_failed;
+  prometheus::Counter& rehost_downloads;
+  prometheus::Counter& rehost_bytes;
+  prometheus::Counter& rehost_refused;
+  prometheus::Family<prometheus::Gauge>& blob_count;
+  prometheus::Family<prometheus::Gauge>& blob_bytes;
+  prometheus::Family<prometheus::Gauge>& near_duplicate_entries;
+  prometheus::Family<prometheus::Gauge>& near_duplicate_bytes;
 
   mutable absl::Mutex mu;
   SeriesMap series ABSL_GUARDED_BY(mu);
@@ -530,6 +584,9 @@ struct GatewayMetrics::Impl {
 
   // Serialises scrapes so gauge updates from two snapshots do not interleave.
   absl::Mutex scrape_mu;
+  // What the re-hosting counters had reached at the last scrape.
+  ScrapeSnapshot::Rehost rehost_seen ABSL_GUARDED_BY(scrape_mu);
+  std::uint64_t rehost_ok_seen ABSL_GUARDED_BY(scrape_mu) = 0;
   absl::flat_hash_map<std::pair<std::string, std::string>, BudgetGauges> budget_gauges
       ABSL_GUARDED_BY(scrape_mu);
   absl::flat_hash_map<std::string, TierGauges> tier_gauges ABSL_GUARDED_BY(scrape_mu);
@@ -561,6 +618,27 @@ std::string GatewayMetrics::Scrape(const ScrapeSnapshot& snapshot) {
   impl_->SetTiers(snapshot.cache_tiers);
   impl_->inflight_calls.Set(static_cast<double>(snapshot.inflight_calls));
   impl_->coalesced_waiters.Set(static_cast<double>(snapshot.coalesced_waiters));
+  {
+    auto& seen = impl_->rehost_seen;
+    const auto& r = snapshot.rehost;
+    Impl::Follow(impl_->rehost_ok, r.responses - std::min(r.responses, r.responses_failed),
+                 impl_->rehost_ok_seen);
+    Impl::Follow(impl_->rehost_failed, r.responses_failed, seen.responses_failed);
+    Impl::Follow(impl_->rehost_downloads, r.downloads, seen.downloads);
+    Impl::Follow(impl_->rehost_bytes, r.bytes_stored, seen.bytes_stored);
+    Impl::Follow(impl_->rehost_refused, r.refused, seen.refused);
+  }
+  if (snapshot.blobs) {
+    const prometheus::Labels labels{{"store", snapshot.blobs->store}};
+    impl_->blob_count.Add(labels).Set(static_cast<double>(snapshot.blobs->count));
+    impl_->blob_bytes.Add(labels).Set(static_cast<double>(snapshot.blobs->bytes));
+  }
+  if (snapshot.near_duplicate) {
+    impl_->near_duplicate_entries.Add({}).Set(
+        static_cast<double>(snapshot.near_duplicate->entries));
+    impl_->near_duplicate_bytes.Add({}).Set(
+        static_cast<double>(snapshot.near_duplicate->memory_bytes));
+  }
 
   std::vector<prometheus::MetricFamily> families = impl_->registry->Collect();
   auto [spend, saving] = impl_->MoneyFamilies();

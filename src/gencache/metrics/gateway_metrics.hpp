@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,6 +31,28 @@ struct ScrapeSnapshot {
   std::vector<Budget> budgets;
   std::uint64_t inflight_calls = 0;     // upstream calls shared by coalesced requests
   std::uint64_t coalesced_waiters = 0;  // requests waiting on another request's call
+  // Re-hosting, counted since start (monotonic).
+  struct Rehost {
+    std::uint64_t responses = 0;         // responses with output URLs
+    std::uint64_t responses_failed = 0;  // ... whose outputs could not be re-hosted
+    std::uint64_t downloads = 0;         // attempts, retries included
+    std::uint64_t bytes_stored = 0;
+    std::uint64_t refused = 0;  // refused by the URL policy (SSRF guard)
+  };
+  Rehost rehost;
+  // The blob store as of its last walk (garbage collection); nullopt before.
+  struct Blobs {
+    std::string store;  // "local", "s3"
+    std::uint64_t count = 0;
+    std::uint64_t bytes = 0;
+  };
+  std::optional<Blobs> blobs;
+  // The near-duplicate index; nullopt when near-duplicate matching is off.
+  struct NearDuplicate {
+    std::uint64_t entries = 0;
+    std::uint64_t memory_bytes = 0;
+  };
+  std::optional<NearDuplicate> near_duplicate;
 };
 
 // The gateway's Prometheus metrics (names follow Prometheus conventions:

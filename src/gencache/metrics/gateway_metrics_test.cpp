@@ -392,6 +392,10 @@ TEST(GatewayMetricsTest, KnownSequenceGivesExactValues) {
       {"gencache_cache_bytes", "gauge"},
       {"gencache_inflight_calls", "gauge"},
       {"gencache_coalesced_waiters", "gauge"},
+      {"gencache_rehost_responses_total", "counter"},
+      {"gencache_rehost_downloads_total", "counter"},
+      {"gencache_rehost_bytes_total", "counter"},
+      {"gencache_rehost_refused_total", "counter"},
   };
   for (const auto& [name, type] : expected_types) {
     ASSERT_TRUE(e.families().contains(name)) << name;
@@ -411,6 +415,28 @@ TEST(GatewayMetricsTest, ScrapesAreCumulative) {
                     {{"provider", "p"}, {"model", "m"}, {"cache_status", "hit"}}),
             2);
   EXPECT_EQ(e.Value("gencache_saving_usd_total", {{"model", "m"}}), 2e-5);
+}
+
+TEST(GatewayMetricsTest, RehostCountersFollowTheirSourceAndStoresAreGauges) {
+  GatewayMetrics m;
+  ScrapeSnapshot snap;
+  snap.rehost = {
+      .responses = 5, .responses_failed = 1, .downloads = 7, .bytes_stored = 4096, .refused = 1};
+  snap.blobs = ScrapeSnapshot::Blobs{.store = "local", .count = 3, .bytes = 9000};
+  snap.near_duplicate = ScrapeSnapshot::NearDuplicate{.entries = 12, .memory_bytes = 4000};
+  Parse(m.Scrape(snap));
+  snap.rehost = {
+      .responses = 8, .responses_failed = 2, .downloads = 10, .bytes_stored = 8192, .refused = 2};
+  const Exposition e = Parse(m.Scrape(snap));
+  EXPECT_EQ(e.Value("gencache_rehost_responses_total", {{"result", "ok"}}), 6);
+  EXPECT_EQ(e.Value("gencache_rehost_responses_total", {{"result", "failed"}}), 2);
+  EXPECT_EQ(e.Value("gencache_rehost_downloads_total", {}), 10);
+  EXPECT_EQ(e.Value("gencache_rehost_bytes_total", {}), 8192);
+  EXPECT_EQ(e.Value("gencache_rehost_refused_total", {}), 2);
+  EXPECT_EQ(e.Value("gencache_blob_store_blobs", {{"store", "local"}}), 3);
+  EXPECT_EQ(e.Value("gencache_blob_store_bytes", {{"store", "local"}}), 9000);
+  EXPECT_EQ(e.Value("gencache_near_duplicate_index_entries", {}), 12);
+  EXPECT_EQ(e.Value("gencache_near_duplicate_index_bytes", {}), 4000);
 }
 
 TEST(GatewayMetricsTest, NothingRecordedStillParses) {

@@ -10,10 +10,14 @@
 #include "gencache/base/log.hpp"
 #include "gencache/base/strings.hpp"
 #include "gencache/budget/reservation.hpp"
+#include "gencache/files/files_handler.hpp"
 #include "gencache/http/error_mapping.hpp"
+#include "gencache/neardup/near_duplicate_finder.hpp"
 #include "gencache/pipeline/admin_api.hpp"
 #include "gencache/pipeline/budget_policy.hpp"
+#include "gencache/pipeline/output_hosting.hpp"
 #include "gencache/pipeline/request_policy.hpp"
+#include "gencache/rehost/rehoster.hpp"
 #include "gencache/spend/report_format.hpp"
 #include "gencache/web/assets.hpp"
 
@@ -24,6 +28,8 @@ using Clock = std::chrono::steady_clock;
 
 constexpr std::string_view kStatusHeader = "X-Gencache-Status";
 constexpr std::string_view kKeyHeader = "X-Gencache-Key";
+constexpr std::string_view kSimilarityHeader = "X-Gencache-Similarity";
+constexpr std::string_view kMatchedKeyHeader = "X-Gencache-Matched-Key";
 
 // Headers that describe one hop, or that are meant for the gateway itself:
 // never forwarded upstream.
@@ -129,6 +135,13 @@ struct Gateway::Flight {
   Clock::time_point upstream_started;
   bool outcome_unknown = false;
   std::string request_id;  // the leader's, for log lines about the call
+  // Near-duplicate matching: the request, its cache namespace and prompt
+  // partition (computed off the event loop), and whether to look it up.
+  providers::GenerationRequest generation;
+  std::string cache_namespace;
+  std::string partition;
+  bool near_duplicate_lookup = false;
+  float near_duplicate_threshold = 1.0f;
 };
 
 Gateway::Gateway(GatewayDeps deps) : deps_(deps) {
@@ -169,6 +182,14 @@ void Gateway::Handle(http::Request request, http::Respond respond) {
   const std::string& path = request.path;
   if (path == "/healthz" && (request.method == "GET" || request.method == "HEAD")) {
     respond(HealthResponse());
+    return;
+  }
+  if (path.starts_with("/files/")) {
+    if (deps_.files == nullptr) {
+      respond(ErrorResponse(nullptr, 404, absl::NotFoundError("no such file")));
+      return;
+    }
+    deps_.files->Handle(request, std::string_view(path).substr(7), std::move(respond));
     return;
   }
   if (path == "/dashboard" || path.starts_with("/dashboard/")) {
@@ -295,17 +316,18 @@ void Gateway::HandleGeneration(const Provider& provider, std::string rest, http:
       http::Response response;
       response.status = hit->http_status;
       response.content_type = hit->content_type;
-      response.shared_body = hit->body;
+      SetBody(response, *hit, hit->blobs.empty() ? std::string() : FilesBase(request.headers));
       response.headers.reserve(3);
       response.headers.emplace_back(kStatusHeader, "hit");
       response.headers.emplace_back(kKeyHeader, key.hex);
       response.headers.emplace_back("Age", AgeSeconds(now, hit->created));
       respond(std::move(response));
       RecordSpend(provider, context, generation->model, "hit", {}, *estimate, hit->prediction_id,
-                  {});
+                  {}, !hit->blobs.empty());
       return;
     }
   }
+  context.files_base = FilesBase(request.headers);
 
   // Join the call in flight for this key, or lead a new one. Requests that
   // must not share (uncacheable, no-cache) lead a flight nobody can join.
@@ -367,6 +389,10 @@ void Gateway::HandleGeneration(const Provider& provider, std::string rest, http:
       word = "error";
       counters_.errors.fetch_add(1, std::memory_order_relaxed);
       if (status_word != "coalesced") cost = result.cost;
+    } else if (!result.near_match_key.empty()) {
+      word = "near-hit";
+      saving = estimate;
+      counters_.near_hits.fetch_add(1, std::memory_order_relaxed);
     } else if (result.from_cache) {
       word = "hit";
       saving = estimate;
@@ -379,17 +405,24 @@ void Gateway::HandleGeneration(const Provider& provider, std::string rest, http:
       (word == "miss" ? counters_.misses : counters_.bypass)
           .fetch_add(1, std::memory_order_relaxed);
     }
-    RecordSpend(*p, context, model, word, cost, saving, r.prediction_id,
-                word == "coalesced" || word == "hit" ? std::chrono::microseconds{0}
-                                                     : result.upstream_latency);
+    const bool led_call = word == "miss" || word == "bypass";
+    RecordSpend(
+        *p, context, model, word, cost, saving, r.prediction_id,
+        led_call || word == "error" ? result.upstream_latency : std::chrono::microseconds{0},
+        !r.blobs.empty(), led_call ? result.rehosted_bytes : 0);
     if (waiter->answered.exchange(true)) return;
     deps_.timers.Cancel(waiter->timer);
     http::Response response;
     response.status = r.http_status;
     response.content_type = r.content_type;
-    response.shared_body = r.body;
-    if (word == "hit")
+    SetBody(response, r, context.files_base);
+    if (word == "hit" || word == "near-hit")
       response.headers.emplace_back("Age", AgeSeconds(deps_.clock.Now(), r.created));
+    if (word == "near-hit") {
+      response.headers.emplace_back(kSimilarityHeader,
+                                    fmt::format("{:.3f}", result.near_similarity));
+      response.headers.emplace_back(kMatchedKeyHeader, result.near_match_key);
+    }
     if (result.denied) {
       response.headers.emplace_back("Retry-After", std::to_string(result.retry_after_seconds));
       response.headers.emplace_back("x-should-retry", "false");
@@ -415,6 +448,17 @@ void Gateway::HandleGeneration(const Provider& provider, std::string rest, http:
   flight->estimate = *estimate;
   flight->scopes = ScopesFor(deps_.options.budgets, context.identity.user, generation->model);
   flight->request_id = context.request_id;
+  flight->cache_namespace =
+      fmt::format("{}/{}", provider.options->name, flight->plan.cache_namespace);
+  const config::NearDuplicateSection& near = deps_.options.near_duplicate;
+  flight->near_duplicate_lookup =
+      deps_.near_duplicates != nullptr && flight->plan.lookup && !generation->prompt.empty() &&
+      near.EnabledFor(provider.options->name, generation->model) &&
+      !base::EqualsIgnoreCase(
+          http::FindHeader(flight->headers, "x-gencache-near-duplicate").value_or(""), "off");
+  flight->near_duplicate_threshold =
+      static_cast<float>(near.ThresholdFor(provider.options->name, generation->model));
+  flight->generation = *std::move(generation);
   StartFlight(std::move(flight));
 }
 
@@ -431,8 +475,43 @@ void Gateway::StartFlight(std::shared_ptr<Flight> flight) {
         return;
       }
     }
+    if (flight->plan.store || flight->near_duplicate_lookup) {
+      if (auto partition =
+              providers::PromptPartitionFor(flight->generation, flight->cache_namespace)) {
+        flight->partition = std::move(partition->hex);
+      }
+    }
+    if (flight->near_duplicate_lookup && TryNearDuplicate(flight, deps_.clock.Now())) return;
     ReserveAndCall(std::move(flight));
   });
+}
+
+bool Gateway::TryNearDuplicate(const std::shared_ptr<Flight>& flight, base::SystemTime now) {
+  if (flight->partition.empty()) return false;
+  auto match = deps_.near_duplicates->Lookup(flight->partition, flight->generation.prompt,
+                                             flight->near_duplicate_threshold, now);
+  if (!match.ok()) {
+    // The layer fails open: a lookup that cannot run is a miss.
+    base::ScopedRequestId rid(flight->request_id);
+    spdlog::warn("near-duplicate lookup failed (treated as a miss): {}", match.status().ToString());
+    return false;
+  }
+  if (!match->has_value()) return false;
+  cache::CachedResponsePtr entry = deps_.cache.Get(keying::CacheKey{(*match)->cache_key}, now);
+  if (entry == nullptr || (flight->plan.max_age && now - entry->created > *flight->plan.max_age)) {
+    return false;
+  }
+  if (deps_.options.log_prompts) {
+    base::ScopedRequestId rid(flight->request_id);
+    spdlog::debug("near-duplicate of {:?} (similarity {:.3f})", (*match)->matched_prompt,
+                  (*match)->similarity);
+  }
+  FinishFlight(flight, {.outcome = coalesce::FlightResult::Outcome::kSucceeded,
+                        .response = std::move(entry),
+                        .from_cache = true,
+                        .near_match_key = std::move((*match)->cache_key),
+                        .near_similarity = (*match)->similarity});
+  return true;
 }
 
 void Gateway::ReserveAndCall(std::shared_ptr<Flight> flight) {
@@ -565,26 +644,66 @@ void Gateway::OnUpstreamAnswer(std::shared_ptr<Flight> flight,
   entry->body = std::make_shared<const std::string>(std::move(answer->body));
   entry->created = deps_.clock.Now();
   entry->expires = entry->created + flight->plan.ttl;
+  if (flight->plan.store && deps_.rehoster != nullptr) {
+    // Downloads block: the rehost pool, never this (the HTTP client's) thread.
+    deps_.rehost_pool->Post([this, flight = std::move(flight), entry = std::move(entry), cost] {
+      StoreAndFinish(flight, entry, cost);
+    });
+    return;
+  }
+  StoreAndFinish(std::move(flight), std::move(entry), cost);
+}
+
+void Gateway::StoreAndFinish(std::shared_ptr<Flight> flight,
+                             std::shared_ptr<cache::CachedResponse> entry, base::Money cost) {
+  bool store = flight->plan.store;
+  std::uint64_t rehosted_bytes = 0;
+  if (store) {
+    HostedOutputs hosted =
+        HostOutputs(deps_.rehoster, deps_.options.rehost, *flight->provider->options, *entry->body,
+                    entry->created, entry->expires);
+    if (!hosted.blobs.empty()) {
+      entry->body = std::make_shared<const std::string>(std::move(hosted.body));
+    }
+    entry->blobs = std::move(hosted.blobs);
+    entry->expires = hosted.expires;
+    rehosted_bytes = hosted.bytes;
+    store = hosted.cacheable;
+    if (!flight->partition.empty()) {
+      entry->prompt = flight->generation.prompt;
+      entry->prompt_partition = flight->partition;
+    }
+  }
   cache::CachedResponsePtr stored = std::move(entry);
-  if (flight->plan.store) {
+  if (store) {
     // Visible in memory before the flight ends, so a request arriving after
     // it finds the entry instead of starting a second upstream call; the
-    // persistent copy follows on the blocking pool.
+    // persistent copy (and the near-duplicate index) follow on the blocking
+    // pool.
     if (absl::Status s = deps_.cache.PutMemory(flight->key, stored); !s.ok()) {
       base::ScopedRequestId rid(flight->request_id);
       spdlog::warn("memory tier refused {}: {}", flight->key.hex, std::string(s.message()));
     }
-    deps_.blocking.Post([this, key = flight->key, stored] {
+    const bool index = deps_.near_duplicates != nullptr && !stored->prompt_partition.empty() &&
+                       deps_.options.near_duplicate.EnabledFor(stored->provider, stored->model);
+    deps_.blocking.Post([this, key = flight->key, stored, index] {
       if (absl::Status s = deps_.cache.PutPersistent(key, stored); !s.ok()) {
         counters_.store_failures.fetch_add(1, std::memory_order_relaxed);
         spdlog::error("persistent cache write failed for {}: {}", key.hex,
                       std::string(s.message()));
       }
+      if (!index) return;
+      if (absl::Status s = deps_.near_duplicates->Add(stored->prompt_partition, key.hex,
+                                                      stored->prompt, stored->expires);
+          !s.ok()) {
+        spdlog::warn("near-duplicate index refused {}: {}", key.hex, s.ToString());
+      }
     });
   }
   FinishFlight(flight, {.outcome = coalesce::FlightResult::Outcome::kSucceeded,
                         .response = std::move(stored),
-                        .cost = cost});
+                        .cost = cost,
+                        .rehosted_bytes = rehosted_bytes});
 }
 
 void Gateway::SchedulePoll(std::shared_ptr<Flight> flight, std::string prediction_id) {
@@ -659,7 +778,7 @@ void Gateway::HandlePredictionGet(const Provider& provider, std::string id, std:
       http::Response response;
       response.status = 200;
       response.content_type = hit->content_type;
-      response.shared_body = hit->body;
+      SetBody(response, *hit, hit->blobs.empty() ? std::string() : FilesBase(request.headers));
       response.headers.emplace_back(kStatusHeader, "hit");
       response.headers.emplace_back("Age", AgeSeconds(now, hit->created));
       respond(std::move(response));
@@ -747,7 +866,8 @@ http::Response Gateway::ErrorResponse(const Provider* provider, int http_status,
 void Gateway::RecordSpend(const Provider& provider, const RequestContext& context,
                           std::string model, std::string cache_status, base::Money cost,
                           base::Money saving, std::string prediction_id,
-                          std::chrono::microseconds upstream_latency) {
+                          std::chrono::microseconds upstream_latency, bool rehosted,
+                          std::uint64_t rehosted_bytes) {
   if (spdlog::should_log(spdlog::level::debug)) {
     base::ScopedRequestId rid(context.request_id);
     spdlog::debug(
@@ -774,7 +894,29 @@ void Gateway::RecordSpend(const Provider& provider, const RequestContext& contex
       .prediction_id = std::move(prediction_id),
       .upstream_latency = upstream_latency,
       .total_latency = total,
+      .rehosted = rehosted,
+      .rehosted_bytes = rehosted_bytes,
   });
+}
+
+void Gateway::RecordBlobUsage(std::string store, std::uint64_t blobs, std::uint64_t bytes) {
+  absl::MutexLock lock(&blob_usage_mu_);
+  blob_usage_ =
+      metrics::ScrapeSnapshot::Blobs{.store = std::move(store), .count = blobs, .bytes = bytes};
+}
+
+void Gateway::SetBody(http::Response& response, const cache::CachedResponse& entry,
+                      const std::string& files_base) const {
+  if (entry.blobs.empty() || !deps_.options.rehost.public_base_url.empty()) {
+    response.shared_body = entry.body;  // no copy: the hit path's case
+    return;
+  }
+  response.body = ExpandFileUrls(*entry.body, files_base);
+}
+
+std::string Gateway::FilesBase(const http::HeaderList& headers) const {
+  return FilesBaseFor(deps_.options.rehost, headers,
+                      fmt::format("{}:{}", deps_.options.listen_host, deps_.options.listen_port));
 }
 
 http::Response Gateway::HealthResponse() const {
@@ -832,6 +974,23 @@ void Gateway::RespondMetrics(http::Respond respond) const {
       }
     }
     snapshot.inflight_calls = deps_.inflight.InflightCount();
+    if (deps_.rehoster != nullptr) {
+      const rehost::RehostStats r = deps_.rehoster->stats();
+      snapshot.rehost = {.responses = r.responses,
+                         .responses_failed = r.responses_failed,
+                         .downloads = r.downloads,
+                         .bytes_stored = r.bytes_stored,
+                         .refused = r.refused};
+    }
+    {
+      absl::MutexLock lock(&blob_usage_mu_);
+      snapshot.blobs = blob_usage_;
+    }
+    if (deps_.near_duplicates != nullptr) {
+      snapshot.near_duplicate = metrics::ScrapeSnapshot::NearDuplicate{
+          .entries = deps_.near_duplicates->size(),
+          .memory_bytes = deps_.near_duplicates->memory_bytes()};
+    }
     snapshot.coalesced_waiters = static_cast<std::uint64_t>(
         std::max<std::int64_t>(0, counters_.waiting_followers.load(std::memory_order_relaxed)));
     http::Response response;
@@ -848,14 +1007,15 @@ void Gateway::RespondStats(http::Respond respond) const {
     auto tiers = deps_.cache.Stats();
     http::Response response;
     response.body = fmt::format(
-        R"({{"requests":{},"hits":{},"misses":{},"coalesced":{},"bypass":{},"denied":{},"errors":{},)"
+        R"({{"requests":{},"hits":{},"near_hits":{},"misses":{},"coalesced":{},"bypass":{},"denied":{},"errors":{},)"
         R"("upstream_creates":{},"upstream_polls":{},"passthrough":{},"store_failures":{},)"
         R"("inflight":{},"cache":{{"memory":{{"entries":{},"bytes":{}}},)"
         R"("persistent":{{"entries":{},"bytes":{}}}}}}})",
-        c.requests.load(), c.hits.load(), c.misses.load(), c.coalesced.load(), c.bypass.load(),
-        c.denied.load(), c.errors.load(), c.upstream_creates.load(), c.upstream_polls.load(),
-        c.passthrough.load(), c.store_failures.load(), deps_.inflight.InflightCount(),
-        tiers.memory.entries, tiers.memory.bytes, tiers.persistent.entries, tiers.persistent.bytes);
+        c.requests.load(), c.hits.load(), c.near_hits.load(), c.misses.load(), c.coalesced.load(),
+        c.bypass.load(), c.denied.load(), c.errors.load(), c.upstream_creates.load(),
+        c.upstream_polls.load(), c.passthrough.load(), c.store_failures.load(),
+        deps_.inflight.InflightCount(), tiers.memory.entries, tiers.memory.bytes,
+        tiers.persistent.entries, tiers.persistent.bytes);
     respond(std::move(response));
   });
 }

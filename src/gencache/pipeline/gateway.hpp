@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "gencache/base/clock.hpp"
 #include "gencache/base/timer_queue.hpp"
 #include "gencache/base/worker_pool.hpp"
@@ -23,12 +24,23 @@
 #include "gencache/spend/spend_event.hpp"
 #include "gencache/upstream/http_client.hpp"
 
+namespace gencache::rehost {
+class Rehoster;
+}
+namespace gencache::files {
+class FilesHandler;
+}
+namespace gencache::neardup {
+class NearDuplicateFinder;
+}
+
 namespace gencache::pipeline {
 
 // Counters for the stats endpoint and the demo report. Monotonic.
 struct GatewayCounters {
   std::atomic<std::uint64_t> requests{0};
   std::atomic<std::uint64_t> hits{0};
+  std::atomic<std::uint64_t> near_hits{0};
   std::atomic<std::uint64_t> misses{0};
   std::atomic<std::uint64_t> coalesced{0};
   std::atomic<std::uint64_t> bypass{0};
@@ -61,6 +73,14 @@ struct GatewayDeps {
   const Authenticator& auth;
   BudgetAlerts& alerts;  // checked after each settle, on `blocking`
   metrics::GatewayMetrics& metrics;
+  // Re-hosting of outputs (nullptr: rehost.enabled is off) and the pool its
+  // downloads run on.
+  rehost::Rehoster* rehoster = nullptr;
+  base::WorkerPool* rehost_pool = nullptr;
+  // GET/HEAD /files/... (nullptr: 404).
+  const files::FilesHandler* files = nullptr;
+  // Near-duplicate matching (nullptr: off for every provider and model).
+  neardup::NearDuplicateFinder* near_duplicates = nullptr;
 };
 
 // The request pipeline as an http::Handler: routes /NAME/... to its provider,
@@ -80,6 +100,10 @@ class Gateway final : public http::Handler {
 
   const GatewayCounters& counters() const { return counters_; }
 
+  // What the blob store held at its last walk (garbage collection), for
+  // /metrics. Thread-safe.
+  void RecordBlobUsage(std::string store, std::uint64_t blobs, std::uint64_t bytes);
+
   struct Provider;  // a mounted provider: options, adapter, credential
   struct Flight;    // the work behind one coalesced upstream call
 
@@ -90,7 +114,16 @@ class Gateway final : public http::Handler {
     std::string request_id;
     std::chrono::steady_clock::time_point started;
     std::string prompt;  // only with log_prompts: for the debug request line
+    // Where this client reaches /files (see FilesBaseFor); empty until
+    // needed.
+    std::string files_base;
   };
+
+  // The body to answer with: the entry's own bytes, shared, unless they name
+  // /files by placeholder (then a copy naming `files_base`).
+  void SetBody(http::Response& response, const cache::CachedResponse& entry,
+               const std::string& files_base) const;
+  std::string FilesBase(const http::HeaderList& headers) const;
 
   void HandleGeneration(const Provider& provider, std::string rest, http::Request request,
                         http::Respond respond, RequestContext context);
@@ -109,6 +142,13 @@ class Gateway final : public http::Handler {
   void OnUpstreamAnswer(std::shared_ptr<Flight> flight,
                         absl::StatusOr<upstream::UpstreamResponse> answer);
   void SchedulePoll(std::shared_ptr<Flight> flight, std::string prediction_id);
+  // Looks the flight's prompt up in the near-duplicate index; true when it
+  // finished the flight with a near-hit. Blocking.
+  bool TryNearDuplicate(const std::shared_ptr<Flight>& flight, base::SystemTime now);
+  // A successful generation: re-hosts its outputs, stores it, finishes.
+  // Blocking when re-hosting is on (runs on the rehost pool).
+  void StoreAndFinish(std::shared_ptr<Flight> flight, std::shared_ptr<cache::CachedResponse> entry,
+                      base::Money cost);
   void FinishFlight(const std::shared_ptr<Flight>& flight, coalesce::FlightResult result);
   // Ends the flight with `error`, answered with `http_status` (0: the
   // status error_mapping gives the error).
@@ -116,7 +156,8 @@ class Gateway final : public http::Handler {
                   int http_status = 0);
   void RecordSpend(const Provider& provider, const RequestContext& context, std::string model,
                    std::string cache_status, base::Money cost, base::Money saving,
-                   std::string prediction_id, std::chrono::microseconds upstream_latency);
+                   std::string prediction_id, std::chrono::microseconds upstream_latency,
+                   bool rehosted = false, std::uint64_t rehosted_bytes = 0);
 
   upstream::UpstreamRequest BuildUpstreamRequest(const Provider& provider, std::string method,
                                                  const std::string& rest, const std::string& query,
@@ -133,6 +174,8 @@ class Gateway final : public http::Handler {
   GatewayDeps deps_;
   std::vector<std::unique_ptr<Provider>> providers_;
   mutable GatewayCounters counters_;
+  mutable absl::Mutex blob_usage_mu_;
+  std::optional<metrics::ScrapeSnapshot::Blobs> blob_usage_ ABSL_GUARDED_BY(blob_usage_mu_);
 };
 
 }  // namespace gencache::pipeline
