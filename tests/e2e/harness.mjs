@@ -155,6 +155,10 @@ export function gatewayConfig(fakePort, dataDir) {
     `  openai: {kind: openai, base_url: ${fake}/openai/v1, api_key_env: E2E_OPENAI_KEY}`,
     'cache:',
     '  ttl: 7d',
+    // The fake serves its outputs on loopback: allowed explicitly, so the
+    // gateway re-hosts them and clients get its own /files URLs.
+    'rehost:',
+    '  allowed_hosts: [127.0.0.1]',
     '',
   ].join('\n');
 }

@@ -34,6 +34,8 @@ for (const mode of ['sync', 'async']) {
 
     test('the output URL serves the image', LIMIT, async () => {
       const output = await replicate.run('acme/painter', { input: { prompt: 'download', seed: 8 } });
+      // Re-hosted: the gateway's own permanent URL, not the provider's.
+      assert.match(String(output[0]), new RegExp(`^${stack.gateway.url}/files/[0-9a-f]{64}\\.png$`));
       const res = await fetch(String(output[0]));
       assert.equal(res.status, 200);
       assert.equal(res.headers.get('content-type'), 'image/png');
