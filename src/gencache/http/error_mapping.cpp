@@ -52,12 +52,16 @@ const char* ErrorCodeFor(int http_status) {
       return "forbidden";
     case 404:
       return "not_found";
+    case 405:
+      return "method_not_allowed";
     case 408:
       return "request_timeout";
     case 409:
       return "conflict";
     case 413:
       return "payload_too_large";
+    case 416:
+      return "range_not_satisfiable";
     case 429:
       return "rate_limited";
     case 501:
