@@ -1,24 +1,29 @@
 #!/usr/bin/env bash
-# Measures /files/: requests/s, MB/s and p50/p99 latency of gencache serving
-# one re-hosted blob (1 MiB of random bytes by default) from its local blob
+# Measures /files/: requests/s, MB/s and p50/p99 latency of the gencache
+# gateway serving one re-hosted blob (1 MiB by default) from its local blob
 # store, against nginx serving the same bytes from a file on the same disk,
-# with the same load generator (wrk, GET). Both answer byte-identical bodies
-# with a 200; nginx runs with Debian's stock sendfile/tcp_nopush/tcp_nodelay
-# and the same Cache-Control header. The gencache side is
-# build/.../bench/files_server (bench/files_server.cpp): files::FilesHandler
-# over a LocalBlobStore behind gencache's http::Server, as the gateway
-# routes /files/. The servers are interleaved in every round (the start
-# rotates per round) because the machine is shared and noisy; the report is
-# the median over rounds, at each connection count, and gencache / nginx.
+# with the same load generator (wrk, GET). The gencache side is the real
+# gateway (`gencache serve`, release build) with the fake provider as its
+# Replicate upstream and `rehost: {allowed_hosts: [127.0.0.1]}`: one seeded
+# prediction makes it download the fake's output into DATA_DIR/blobs and
+# answer a /files/<sha256>.png URL, and that URL is what wrk fetches. nginx
+# serves a copy of that very blob file, with Debian's stock
+# sendfile/tcp_nopush/tcp_nodelay and the same Cache-Control header; both
+# answer byte-identical bodies with a 200. The servers are interleaved in
+# every round (the start rotates per round) because the machine is shared
+# and noisy; the report is the median over rounds, at each connection count,
+# and gencache / nginx.
 #
 # Environment (defaults in brackets):
 #   BENCH_ROUNDS [5]  BENCH_DURATION [10s]  BENCH_CONNS ["16 64"]
 #   BENCH_WRK_THREADS [2]  BENCH_WARMUP [2s]  BENCH_THREADS (gencache event
-#   loops and nginx workers) [2]  BENCH_FILE_BYTES [1048576]
+#   loops and nginx workers) [2]  BENCH_FILE_BYTES (the fake provider's
+#   output size, 1 to 1073741824) [1048576]
 #   BENCH_QUICK=1 (1 round of 3s, warm-up 1s)  BENCH_OUT (also write the
 #   markdown report there)  BENCH_KEEP=1 (keep the temp dir)
-#   BENCH_TMPDIR (where the blob directory and nginx's root go) [/tmp]
-#   GENCACHE_BUILD_DIR [build/release]  FILES_SERVER_BIN  NGINX_BIN [nginx]
+#   BENCH_TMPDIR (where gencache's data dir and nginx's root go) [/tmp]
+#   GENCACHE_BUILD_DIR [build/release]  GENCACHE_BIN  FAKE_PROVIDER_BIN
+#   NGINX_BIN [nginx]
 # Exit status: 0 on success, 1 when a run failed or a check did not hold.
 set -euo pipefail
 # shellcheck source=bench/common.sh
@@ -36,19 +41,21 @@ read -r -a CONNS <<<"${BENCH_CONNS:-16 64}"
 WRK_THREADS=${BENCH_WRK_THREADS:-2}
 SERVER_THREADS=${BENCH_THREADS:-2}
 FILE_BYTES=${BENCH_FILE_BYTES:-1048576}
-FILES_SERVER=${FILES_SERVER_BIN:-$BENCH_BUILD_DIR/bench/files_server}
 NGINX=${NGINX_BIN:-$(command -v nginx || echo /usr/sbin/nginx)}
 SERVERS=(gencache nginx)
 LUA=$BENCH_ROOT/bench/get_file.lua
 CACHE_CONTROL="public, max-age=31536000, immutable"
 
 [[ $ROUNDS =~ ^[1-9][0-9]{0,2}$ ]] || bench_die "BENCH_ROUNDS must be 1-999"
-[[ $FILE_BYTES =~ ^[0-9]{1,12}$ ]] || bench_die "BENCH_FILE_BYTES must be a byte count"
+if ! [[ $FILE_BYTES =~ ^[1-9][0-9]{0,9}$ ]] || ((FILE_BYTES > 1073741824)); then
+  bench_die "BENCH_FILE_BYTES must be a byte count from 1 to 1073741824"
+fi
 [[ $SERVER_THREADS =~ ^[1-9][0-9]{0,2}$ ]] || bench_die "BENCH_THREADS must be 1-999"
 for c in "${CONNS[@]}"; do
   [[ $c =~ ^[1-9][0-9]{0,4}$ ]] || bench_die "BENCH_CONNS must be positive integers"
 done
-bench_require_file "$FILES_SERVER" "cmake --preset release && ninja -C build/release files_server"
+bench_require_file "$BENCH_GENCACHE" "cmake --preset release && ninja -C build/release gencache"
+bench_require_file "$BENCH_FAKE" "cmake --preset release && ninja -C build/release fake_provider"
 command -v wrk >/dev/null || bench_die "wrk is not installed"
 command -v sha256sum >/dev/null || bench_die "sha256sum is not installed"
 [[ -x $NGINX ]] || bench_die "nginx is not installed"
@@ -58,25 +65,70 @@ trap 'exit 130' INT TERM
 BENCH_WORK=$(mktemp -d "${BENCH_TMPDIR:-/tmp}/gc-files.XXXXXX")
 W=$BENCH_WORK
 
-# --- the bytes --------------------------------------------------------------
-head -c "$FILE_BYTES" /dev/urandom >"$W/blob.bin"
-SHA=$(sha256sum "$W/blob.bin" | cut -d' ' -f1)
-REQUEST_PATH=/files/$SHA.png
+# --- gencache: the gateway, with one output re-hosted ----------------------
+bench_start fake "$BENCH_FAKE" --listen 127.0.0.1:0 --latency 0ms
+FAKE_PID=$BENCH_LAST_PID
+FAKE_PORT=$(bench_wait_for_line "$W/fake.out" '.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*' \
+  "$FAKE_PID") || bench_die "fake provider did not start (see $W/fake.err)"
+FAKE_URL=http://127.0.0.1:$FAKE_PORT
+curl -s --max-time 10 -X POST --data "{\"output_bytes\": $FILE_BYTES}" \
+  -o "$W/fake-config.json" "$FAKE_URL/_fake/config" ||
+  bench_die "the fake provider refused its config"
+grep -q "\"output_bytes\":${FILE_BYTES}[,}]" "$W/fake-config.json" ||
+  bench_die "the fake provider did not take output_bytes $FILE_BYTES: $(cat "$W/fake-config.json")"
 
-# --- gencache: FilesHandler over a LocalBlobStore ---------------------------
-bench_start gencache "$FILES_SERVER" --dir "$W/blobs" --threads "$SERVER_THREADS" \
-  --import "$W/blob.bin"
+cat >"$W/gencache.yaml" <<EOF
+listen: 127.0.0.1:0
+data_dir: $W/gencache-data
+log_level: info
+server: {threads: $SERVER_THREADS}
+providers:
+  replicate: {kind: replicate, base_url: $FAKE_URL/replicate/v1, api_key_env: BENCH_KEY}
+rehost: {allowed_hosts: [127.0.0.1]}
+EOF
+BENCH_KEY=bench-upstream-key bench_start gencache "$BENCH_GENCACHE" serve --config "$W/gencache.yaml"
 GC_PID=$BENCH_LAST_PID
-GC_PORT=$(bench_wait_for_line "$W/gencache.out" '.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*' \
-  "$GC_PID") || bench_die "files_server did not start (see $W/gencache.err)"
-STORED=$(sed -n 's/^blob \([0-9a-f]*\) .*/\1/p' "$W/gencache.out")
-[[ $STORED == "$SHA" ]] || bench_die "the blob store named the file '$STORED', expected $SHA"
-GC_URL=http://127.0.0.1:$GC_PORT$REQUEST_PATH
+GC_PORT=$(bench_wait_for_line "$W/gencache.err" '.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*' \
+  "$GC_PID") || bench_die "gencache did not start (see $W/gencache.err)"
+
+# One seeded prediction: a miss that goes upstream and re-hosts the output.
+curl -s --max-time 60 -X POST -H 'Content-Type: application/json' \
+  -H 'Authorization: Bearer bench-client' \
+  --data '{"model":"acme/painter","input":{"prompt":"bench","seed":1}}' \
+  -D "$W/prediction.h" -o "$W/prediction.json" "http://127.0.0.1:$GC_PORT/replicate/predictions" ||
+  bench_die "the prediction request to gencache failed"
+header_value() { # header_value FILE NAME
+  sed -n "s/^$2: *\\([^[:space:]]*\\).*/\\1/Ip" "$1" | head -n 1
+}
+[[ $(header_value "$W/prediction.h" X-Gencache-Status) == miss ]] ||
+  bench_die "the prediction was not a miss: $(cat "$W/prediction.h" "$W/prediction.json")"
+mapfile -t FILE_URLS < <(grep -o 'http://[^"]*/files/[0-9a-f]\{64\}\.[a-z0-9]*' "$W/prediction.json")
+((${#FILE_URLS[@]} == 1)) ||
+  bench_die "expected one /files/ URL in the answer: $(cat "$W/prediction.json")"
+GC_URL=${FILE_URLS[0]}
+REQUEST_PATH=/files/${GC_URL##*/files/}
+[[ $GC_URL == "http://127.0.0.1:$GC_PORT$REQUEST_PATH" ]] ||
+  bench_die "the /files/ URL $GC_URL does not point at gencache on :$GC_PORT"
+[[ $REQUEST_PATH == *.png ]] || bench_die "the re-hosted output is not a .png: $GC_URL"
+SHA=${REQUEST_PATH#/files/}
+SHA=${SHA%.*}
+
+# The blob: FILE_BYTES bytes whose SHA-256 is its name, in the local store.
+curl -s --max-time 60 -o "$W/blob.bin" "$GC_URL" || bench_die "gencache did not answer $GC_URL"
+[[ $(stat -c %s "$W/blob.bin") == "$FILE_BYTES" ]] ||
+  bench_die "$GC_URL served $(stat -c %s "$W/blob.bin") bytes, expected $FILE_BYTES"
+[[ $(sha256sum "$W/blob.bin" | cut -d' ' -f1) == "$SHA" ]] ||
+  bench_die "the SHA-256 of $GC_URL's body is not $SHA"
+BLOB_FILE=$W/gencache-data/blobs/${SHA:0:2}/$SHA
+[[ -f $BLOB_FILE ]] || bench_die "the blob is not at $BLOB_FILE"
+cmp -s "$BLOB_FILE" "$W/blob.bin" || bench_die "$BLOB_FILE differs from what gencache served"
+FAKE_STATS_BEFORE=$(curl -s --max-time 5 "$FAKE_URL/_fake/stats")
+bench_log "gencache on :$GC_PORT re-hosted the fake provider's output as $REQUEST_PATH"
 
 # --- nginx: the same bytes from a file ---------------------------------------
 N=$W/nginx
 mkdir -p "$N/logs" "$N/tmp" "$N/www/files"
-cp "$W/blob.bin" "$N/www$REQUEST_PATH"
+cp "$BLOB_FILE" "$N/www$REQUEST_PATH"
 NGINX_PORT=$(bench_free_port) || bench_die "no free port"
 USER_LINE=""
 [[ $EUID -eq 0 ]] && USER_LINE="user $(id -un) $(id -gn);"
@@ -123,9 +175,6 @@ url_of() {
 }
 
 # --- both must answer the same bytes -----------------------------------------
-header_value() { # header_value FILE NAME
-  sed -n "s/^$2: *\\([^[:space:]]*\\).*/\\1/Ip" "$1" | head -n 1
-}
 for s in "${SERVERS[@]}"; do
   curl -s --max-time 10 -D "$W/$s.h" -o "$W/$s.body" "$(url_of "$s")" ||
     bench_die "$s did not answer $(url_of "$s")"
@@ -184,6 +233,18 @@ for ((round = 1; round <= ROUNDS; round++)); do
   done
 done
 
+# --- verify that gencache served every request from its blob store ----------
+FAKE_STATS_AFTER=$(curl -s --max-time 5 "$FAKE_URL/_fake/stats")
+json_field() { sed -n "s/.*\"$1\":\\([0-9]*\\).*/\\1/p" <<<"$2"; }
+for f in total_creates file_gets; do
+  [[ -n $(json_field "$f" "$FAKE_STATS_AFTER") &&
+    $(json_field "$f" "$FAKE_STATS_AFTER") == "$(json_field "$f" "$FAKE_STATS_BEFORE")" ]] ||
+    bench_die "the fake provider's $f changed during the runs: $FAKE_STATS_BEFORE -> $FAKE_STATS_AFTER"
+done
+[[ $(json_field total_creates "$FAKE_STATS_AFTER") == 1 ]] ||
+  bench_die "the fake provider saw more than one create: $FAKE_STATS_AFTER"
+FAKE_FILE_GETS=$(json_field file_gets "$FAKE_STATS_AFTER")
+
 # --- report -----------------------------------------------------------------
 median_of() { # median_of SERVER CONNS COLUMN
   awk -F'\t' -v s="$1" -v c="$2" -v col="$3" 'NR > 1 && $2 == s && $3 == c { print $col }' \
@@ -213,7 +274,7 @@ REPORT=$W/report.md
   echo
   echo "Machine: $MACHINE_BEFORE at the start, load $(cut -d' ' -f1-3 /proc/loadavg) at the end;" \
     "wrk and the servers share these cores. Blob and nginx root on $FS."
-  echo "files_server ($(GENCACHE_BIN=$FILES_SERVER BENCH_GENCACHE=$FILES_SERVER bench_revision))," \
+  echo "gencache serve, the gateway ($(bench_revision)), re-hosting from the fake provider," \
     "$("$NGINX" -v 2>&1 | sed 's/^nginx version: //'), wrk $WRK_THREADS threads," \
     "servers $SERVER_THREADS threads/workers, $ROUNDS round(s) of $DURATION per cell," \
     "$FILE_BYTES-byte body (GET, 200), medians over rounds; MB/s counts bodies (10^6 bytes)."
@@ -241,8 +302,11 @@ REPORT=$W/report.md
       "$(ratio "$(median_of gencache "$c" 7)" "$(median_of nginx "$c" 7)")"
   done
   echo
-  echo "Checks: both answered the same $FILE_BYTES bytes with 200 before the runs;" \
-    "wrk counted $TOTAL_ERRORS errors (socket errors, non-2xx, timeouts) in the measured runs."
+  echo "Checks: gencache re-hosted one prediction's output (1 create and $FAKE_FILE_GETS" \
+    "download(s) at the fake provider, none during the runs); its /files/ URL and nginx" \
+    "answered the same $FILE_BYTES bytes, whose SHA-256 is the URL's name, with 200 before" \
+    "the runs; wrk counted $TOTAL_ERRORS errors (socket errors, non-2xx, timeouts) in the" \
+    "measured runs."
 } >"$REPORT"
 
 echo
