@@ -13,10 +13,11 @@
 // disagree, 2 on bad arguments or an unreachable gateway or provider.
 // Needs only Node 18+ (global fetch).
 
+import { createHash } from "node:crypto";
 import { performance } from "node:perf_hooks";
 
 const kRequestTimeoutMs = 60_000;
-const kStatuses = ["hit", "coalesced", "miss", "bypass", "error"];
+const kStatuses = ["hit", "near-hit", "coalesced", "miss", "bypass", "error"];
 
 function Usage(exit_code) {
   const text = `usage: node scripts/demo-workload.mjs --gateway URL --fake URL [--json]
@@ -59,6 +60,7 @@ async function Send(gateway, phase, path, body) {
   let http_status = 0;
   let status = "error";
   let detail = "";
+  let text = "";
   try {
     const response = await fetch(gateway + path, {
       method: "POST",
@@ -66,7 +68,7 @@ async function Send(gateway, phase, path, body) {
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(kRequestTimeoutMs),
     });
-    const text = await response.text();
+    text = await response.text();
     http_status = response.status;
     const header = (response.headers.get("x-gencache-status") || "").toLowerCase();
     if (!response.ok) {
@@ -79,7 +81,7 @@ async function Send(gateway, phase, path, body) {
   } catch (e) {
     detail = e.message;
   }
-  return { phase, path, status, http_status, detail, ms: performance.now() - start };
+  return { phase, path, status, http_status, detail, body: text, ms: performance.now() - start };
 }
 
 // The three phases. The prompts are fixed, so a second run against the same
@@ -93,6 +95,19 @@ const kRepeatPrompts = [
   "a cozy reading nook with a cat, warm light",
 ];
 const kRepeatsPerPrompt = 3;
+// [index into kRepeatPrompts, prompt]: the first five say the same thing as
+// their phase-1 prompt (near-hits), the last three do not (misses).
+const kNearVariants = [
+  [0, "A lighthouse on a cliff at dusk, oil painting."],
+  [1, "an astronaut riding a horse on the moon!"],
+  [2, "bowl of ramen in studio lighting, 50mm"],
+  [3, "A Watercolor fox in a snowy forest"],
+  [5, "a cozy reading nook with a cat, warm lihgt"],
+  [0, "a lighthouse on a cliff at dawn, oil painting"],
+  [3, "a watercolor wolf in a snowy forest"],
+  [4, "isometric pixel-art city block at noon"],
+];
+const kNearHitsExpected = 5;
 const kConcurrentPerPrompt = 25;
 const kUnseeded = 5;
 
@@ -162,6 +177,26 @@ async function RunPhases(gateway) {
     results: unseeded,
     wall_ms: performance.now() - t0,
   });
+
+  // 4. Near-duplicates: the phase-1 prompts reworded (case, punctuation,
+  // articles, a typo, tag order) with the same seed are served the earlier
+  // image; prompts that look alike but mean something else are not.
+  t0 = performance.now();
+  const near = [];
+  for (const [i, prompt] of kNearVariants) {
+    near.push(
+      await Send(gateway, "near", "/skytells/predict", {
+        model: "truefusion-pro",
+        input: { prompt, seed: 1000 + i },
+      }),
+    );
+  }
+  phases.push({
+    name: "near",
+    title: `4. reworded / different prompts (${kNearVariants.length}, same seeds as 1.)`,
+    results: near,
+    wall_ms: performance.now() - t0,
+  });
   return phases;
 }
 
@@ -215,7 +250,7 @@ async function Main() {
   const gateway_after = await GetJson(`${args.gateway}/v1/stats`);
   const fake_after = await GetJson(`${args.fake}/_fake/stats`);
   const gw = {};
-  for (const k of ["hits", "misses", "coalesced", "bypass", "errors", "upstream_creates"]) {
+  for (const k of ["hits", "near_hits", "misses", "coalesced", "bypass", "errors", "upstream_creates"]) {
     gw[k] = gateway_after[k] - gateway_before[k];
   }
   const fake_creates = fake_after.total_creates - fake_before.total_creates;
@@ -242,12 +277,12 @@ async function Main() {
   line("gencache demo report");
   line("====================");
   line(
-    `${Pad("phase", kTitle, true)} ${Pad("sent", 5)} ${Pad("hit", 5)} ${Pad("coal.", 5)} ` +
+    `${Pad("phase", kTitle, true)} ${Pad("sent", 5)} ${Pad("hit", 5)} ${Pad("near", 5)} ${Pad("coal.", 5)} ` +
       `${Pad("miss", 5)} ${Pad("bypass", 6)} ${Pad("error", 5)} ${Pad("time", 8)}`,
   );
   const Row = (title, c, n, wall) =>
     line(
-      `${Pad(title, kTitle, true)} ${Pad(n, 5)} ${Pad(c.hit, 5)} ${Pad(c.coalesced, 5)} ` +
+      `${Pad(title, kTitle, true)} ${Pad(n, 5)} ${Pad(c.hit, 5)} ${Pad(c["near-hit"], 5)} ${Pad(c.coalesced, 5)} ` +
         `${Pad(c.miss, 5)} ${Pad(c.bypass, 6)} ${Pad(c.error, 5)} ` +
         `${Pad(wall === null ? "" : `${(wall / 1000).toFixed(2)} s`, 8)}`,
     );
@@ -258,6 +293,7 @@ async function Main() {
   const Fact = (label, value) => line(`  ${Pad(label, kLabel, true)} ${value}`);
   Fact("requests sent", sent);
   Fact("served from cache (hit)", `${total.hit}`);
+  Fact("reworded prompt, earlier image (near-hit)", `${total["near-hit"]}`);
   Fact("joined an in-flight call (coalesced)", `${total.coalesced}`);
   Fact("reached the provider (miss + bypass)", `${reached}  (${total.miss} + ${total.bypass})`);
   line();
@@ -285,6 +321,7 @@ async function Main() {
   }
   const pairs = [
     ["hit", "hits"],
+    ["near-hit", "near_hits"],
     ["miss", "misses"],
     ["coalesced", "coalesced"],
     ["bypass", "bypass"],
@@ -308,11 +345,34 @@ async function Main() {
       `gateway counted ${gw.upstream_creates} upstream creates, provider saw ${fake_creates}`,
     );
   }
-  if (total.hit + total.coalesced + reached + total.error !== sent) {
+  if (total["near-hit"] !== kNearHitsExpected) {
+    problems.push(
+      `expected ${kNearHitsExpected} near-hits among the reworded prompts, got ${total["near-hit"]}`,
+    );
+  }
+  if (total.hit + total["near-hit"] + total.coalesced + reached + total.error !== sent) {
     problems.push("the statuses do not add up to the requests sent");
   }
   if (total.bypass !== kUnseeded) {
     problems.push(`expected all ${kUnseeded} unseeded requests to bypass the cache`);
+  }
+  // Re-hosting: answers name the gateway's own /files URLs, whose bytes hash
+  // to their names, instead of the provider's expiring URLs.
+  const answer = all.find((r) => r.status === "miss" && r.body.includes("/files/"));
+  const url = answer ? /"(https?:\/\/[^"]+\/files\/([0-9a-f]{64})[^"]*)"/.exec(answer.body) : null;
+  if (!url) {
+    problems.push("no answer names a re-hosted /files/ URL");
+  } else {
+    const response = await fetch(url[1], { signal: AbortSignal.timeout(kRequestTimeoutMs) });
+    const bytes = Buffer.from(await response.arrayBuffer());
+    const sha = createHash("sha256").update(bytes).digest("hex");
+    if (response.status !== 200 || sha !== url[2]) {
+      problems.push(`re-hosted ${url[1]} answered ${response.status} with bytes hashing to ${sha}`);
+    } else {
+      line();
+      Fact("outputs re-hosted, e.g.", `${url[1]}`);
+      Fact("", `(${bytes.length} bytes whose SHA-256 is the name; the provider's URL expires)`);
+    }
   }
   line();
   if (problems.length === 0) {

@@ -190,6 +190,12 @@ providers:
   openai: {kind: openai, base_url: $fake_url/openai/v1, api_key_env: DEMO_OPENAI_KEY}
 cache:
   ttl: 7d
+# The fake provider serves its outputs on loopback: allowed explicitly, so
+# they are re-hosted into data/blobs and served under /files/.
+rehost:
+  allowed_hosts: [127.0.0.1]
+near_duplicate:
+  enabled: true
 EOF
 
 say "starting gencache on 127.0.0.1:$port (config $config)"

@@ -18,10 +18,14 @@
 #include "gencache/budget/sqlite_ledger.hpp"
 #include "gencache/cache/sqlite_store.hpp"
 #include "gencache/config/options.hpp"
+#include "gencache/neardup/evaluation.hpp"
+#include "gencache/neardup/lexical_embedder.hpp"
+#include "gencache/neardup/remote_embedder.hpp"
 #include "gencache/pipeline/admin_api.hpp"
 #include "gencache/pipeline/budget_policy.hpp"
 #include "gencache/spend/report_format.hpp"
 #include "gencache/spend/sqlite_spend_store.hpp"
+#include "gencache/upstream/curl_http_client.hpp"
 
 namespace gencache::cli {
 namespace {
@@ -244,6 +248,43 @@ int CacheGc(const ConfigFlags& flags, const std::string& grace_text) {
   return report->errors == 0 ? 0 : 1;
 }
 
+// Precision and recall of near-duplicate matching on the labelled sets, with
+// the lexical embedder, or the remote one a --config names.
+int NeardupEval(const ConfigFlags& flags, neardup::EvaluationOptions options) {
+  std::unique_ptr<upstream::HttpClient> http;
+  std::unique_ptr<neardup::Embedder> embedder;
+  if (!flags.config_path.empty()) {
+    auto config = config::LoadConfigFile(flags.config_path);
+    if (!config.ok()) {
+      std::fprintf(stderr, "gencache: %s\n", std::string(config.status().message()).c_str());
+      return 2;
+    }
+    if (config->near_duplicate.remote) {
+      const config::RemoteEmbedderSection& r = *config->near_duplicate.remote;
+      const char* key = r.api_key_env.empty() ? nullptr : std::getenv(r.api_key_env.c_str());
+      http = upstream::MakeCurlHttpClient();
+      embedder = std::make_unique<neardup::RemoteEmbedder>(
+          neardup::RemoteEmbedderOptions{
+              .url = r.url, .model = r.model, .api_key = key != nullptr ? key : ""},
+          *http);
+    }
+    if (options.threshold == 0.0f) {
+      options.threshold = static_cast<float>(config->near_duplicate.threshold);
+    }
+  }
+  if (embedder == nullptr) embedder = std::make_unique<neardup::LexicalEmbedder>();
+  if (options.paws_file.empty() && std::filesystem::exists("data/neardup/paws-wiki-dev.tsv")) {
+    options.paws_file = "data/neardup/paws-wiki-dev.tsv";
+  }
+  absl::Status status = neardup::RunEvaluation(options, *embedder, std::cout);
+  if (http) http->Shutdown();
+  if (!status.ok()) {
+    std::fprintf(stderr, "gencache neardup eval: %s\n", std::string(status.message()).c_str());
+    return 1;
+  }
+  return 0;
+}
+
 }  // namespace
 
 int Main(int argc, char** argv) {
@@ -289,12 +330,32 @@ int Main(int argc, char** argv) {
                        "Keep unreferenced blobs younger than this (default: rehost.gc_grace)");
   cache->require_subcommand(1);
 
+  auto* neardup = app.add_subcommand("neardup", "Near-duplicate matching commands");
+  auto* neardup_eval = neardup->add_subcommand(
+      "eval", "Precision, recall and false merges per category on the labelled prompt pairs");
+  neardup::EvaluationOptions eval_options;
+  neardup_eval->add_option("--threshold", eval_options.threshold,
+                           "Cosine threshold of the per-category tables (default: the "
+                           "configured or built-in default)");
+  neardup_eval->add_flag("--sweep", eval_options.sweep,
+                         "Also sweep thresholds 0.50-1.00 and print the one the rule chooses");
+  neardup_eval->add_option("--pairs", eval_options.pairs_file, "Labelled pairs (TSV)")
+      ->capture_default_str();
+  neardup_eval->add_option("--paws", eval_options.paws_file,
+                           "PAWS-Wiki pairs (default: data/neardup/paws-wiki-dev.tsv if present)");
+  neardup_eval->add_option("--examples", eval_options.show_examples,
+                           "List up to N false and missed merges per set");
+  neardup_eval->add_option("--config", flags.config_path,
+                           "Take the embedder and threshold from this configuration");
+  neardup->require_subcommand(1);
+
   CLI11_PARSE(app, argc, argv);
   if (serve->parsed()) return Serve(flags);
   if (check->parsed()) return CheckConfig(flags);
   if (report->parsed()) return Report(flags, report_flags);
   if (budget_show->parsed()) return BudgetShow(flags);
   if (cache_gc->parsed()) return CacheGc(flags, gc_grace);
+  if (neardup_eval->parsed()) return NeardupEval(flags, eval_options);
   return 1;
 }
 

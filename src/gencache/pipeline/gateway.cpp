@@ -1010,12 +1010,13 @@ void Gateway::RespondStats(http::Respond respond) const {
         R"({{"requests":{},"hits":{},"near_hits":{},"misses":{},"coalesced":{},"bypass":{},"denied":{},"errors":{},)"
         R"("upstream_creates":{},"upstream_polls":{},"passthrough":{},"store_failures":{},)"
         R"("inflight":{},"cache":{{"memory":{{"entries":{},"bytes":{}}},)"
-        R"("persistent":{{"entries":{},"bytes":{}}}}}}})",
+        R"("persistent":{{"entries":{},"bytes":{}}}}},"near_duplicate_entries":{}}})",
         c.requests.load(), c.hits.load(), c.near_hits.load(), c.misses.load(), c.coalesced.load(),
         c.bypass.load(), c.denied.load(), c.errors.load(), c.upstream_creates.load(),
         c.upstream_polls.load(), c.passthrough.load(), c.store_failures.load(),
         deps_.inflight.InflightCount(), tiers.memory.entries, tiers.memory.bytes,
-        tiers.persistent.entries, tiers.persistent.bytes);
+        tiers.persistent.entries, tiers.persistent.bytes,
+        deps_.near_duplicates != nullptr ? deps_.near_duplicates->size() : 0);
     respond(std::move(response));
   });
 }
