@@ -38,6 +38,7 @@
 #include "gencache/neardup/near_duplicate_finder.hpp"
 #include "gencache/neardup/normalize.hpp"
 #include "gencache/neardup/vector_index.hpp"
+#include "gencache/neardup/verifier.hpp"
 
 namespace {
 
@@ -54,67 +55,86 @@ const gencache::base::SystemTime kExpires = kNow + std::chrono::hours(24 * 7);
 constexpr std::string_view kPartition = "bench-partition";
 
 constexpr std::array kSubjects = {
-    "lion",      "fox",       "owl",       "dragon",    "robot",     "astronaut", "samurai",
-    "castle",    "lighthouse", "sailboat", "cottage",   "waterfall", "mountain",  "forest",
-    "city",      "bridge",    "train",     "motorcycle", "violin",   "teapot",    "cathedral",
-    "knight",    "wizard",    "mermaid",   "tiger",     "elephant",  "whale",     "hummingbird",
-    "butterfly", "cactus",    "sunflower", "mushroom",  "volcano",   "glacier",   "desert",
-    "canyon",    "river",     "harbor",    "market",    "library",   "greenhouse", "windmill",
-    "spaceship", "submarine", "airship",   "tram",      "bicycle",   "guitar",    "piano",
-    "chess board", "clock tower", "lantern", "kitten",  "puppy",     "horse",     "deer",
-    "penguin",   "octopus",   "jellyfish", "parrot",    "wolf",      "bear",      "rabbit",
-    "dancer",    "fisherman", "blacksmith", "gardener", "chef",      "pilot",     "detective",
-    "monk",      "pirate",    "queen",     "king",      "child",     "grandmother", "scientist",
-    "farmer",    "painter",   "musician"};
+    "lion",      "fox",         "owl",         "dragon",      "robot",      "astronaut",
+    "samurai",   "castle",      "lighthouse",  "sailboat",    "cottage",    "waterfall",
+    "mountain",  "forest",      "city",        "bridge",      "train",      "motorcycle",
+    "violin",    "teapot",      "cathedral",   "knight",      "wizard",     "mermaid",
+    "tiger",     "elephant",    "whale",       "hummingbird", "butterfly",  "cactus",
+    "sunflower", "mushroom",    "volcano",     "glacier",     "desert",     "canyon",
+    "river",     "harbor",      "market",      "library",     "greenhouse", "windmill",
+    "spaceship", "submarine",   "airship",     "tram",        "bicycle",    "guitar",
+    "piano",     "chess board", "clock tower", "lantern",     "kitten",     "puppy",
+    "horse",     "deer",        "penguin",     "octopus",     "jellyfish",  "parrot",
+    "wolf",      "bear",        "rabbit",      "dancer",      "fisherman",  "blacksmith",
+    "gardener",  "chef",        "pilot",       "detective",   "monk",       "pirate",
+    "queen",     "king",        "child",       "grandmother", "scientist",  "farmer",
+    "painter",   "musician"};
 constexpr std::array kAdjectives = {
-    "majestic", "tiny",     "ancient", "futuristic", "cozy",      "abandoned", "glowing",
-    "mysterious", "cheerful", "lonely", "giant",     "elegant",   "rustic",    "ornate",
-    "weathered", "shiny",   "fluffy",  "mechanical", "crystal",   "wooden",    "floating",
-    "sleepy",   "fierce",   "gentle",  "colorful",   "minimalist", "whimsical", "gothic",
-    "baroque",  "steampunk", "cyberpunk", "vintage", "modern",    "serene",    "stormy",
-    "frozen",   "burning",  "overgrown", "hidden",   "royal"};
-constexpr std::array kColours = {"red",    "blue",   "green",  "golden", "silver", "black",
-                                 "white",  "purple", "orange", "pink",   "teal",   "crimson",
-                                 "amber",  "ivory",  "emerald", "copper", "navy",  "scarlet",
-                                 "violet", "turquoise"};
+    "majestic",   "tiny",      "ancient",   "futuristic", "cozy",       "abandoned", "glowing",
+    "mysterious", "cheerful",  "lonely",    "giant",      "elegant",    "rustic",    "ornate",
+    "weathered",  "shiny",     "fluffy",    "mechanical", "crystal",    "wooden",    "floating",
+    "sleepy",     "fierce",    "gentle",    "colorful",   "minimalist", "whimsical", "gothic",
+    "baroque",    "steampunk", "cyberpunk", "vintage",    "modern",     "serene",    "stormy",
+    "frozen",     "burning",   "overgrown", "hidden",     "royal"};
+constexpr std::array kColours = {"red",    "blue",    "green",   "golden", "silver",
+                                 "black",  "white",   "purple",  "orange", "pink",
+                                 "teal",   "crimson", "amber",   "ivory",  "emerald",
+                                 "copper", "navy",    "scarlet", "violet", "turquoise"};
 constexpr std::array kActions = {
-    "standing on",     "resting near",  "flying over",     "hiding behind", "walking through",
-    "sitting beside",  "reflected in",  "emerging from",   "dancing in",    "sleeping under",
-    "looking at",      "running across", "floating above", "guarding",      "exploring",
-    "painted on",      "surrounded by", "lit by",          "carved into",   "drifting past",
-    "climbing",        "waiting at",    "perched on",      "crossing",      "watching",
-    "reading beside",  "playing near",  "lost in",         "rising from",   "falling into"};
+    "standing on",    "resting near",   "flying over",    "hiding behind", "walking through",
+    "sitting beside", "reflected in",   "emerging from",  "dancing in",    "sleeping under",
+    "looking at",     "running across", "floating above", "guarding",      "exploring",
+    "painted on",     "surrounded by",  "lit by",         "carved into",   "drifting past",
+    "climbing",       "waiting at",     "perched on",     "crossing",      "watching",
+    "reading beside", "playing near",   "lost in",        "rising from",   "falling into"};
 constexpr std::array kPlaces = {
-    "a misty lake",        "an old harbor",      "a neon city street", "a snowy forest",
-    "a sunflower field",   "a desert canyon",    "a crowded market",   "a quiet library",
-    "a stormy sea",        "a mountain pass",    "a bamboo grove",     "a coral reef",
-    "an abandoned station", "a castle courtyard", "a rooftop garden",  "a candlelit hall",
-    "a rainy alley",       "a frozen river",     "a lavender field",   "a volcanic island",
-    "a moonlit beach",     "a foggy pier",       "a cherry orchard",   "a marble staircase",
-    "a train platform",    "a glass greenhouse", "a cave of crystals", "a floating island",
-    "a busy kitchen",      "an empty theater",   "a village square",   "a pine valley",
-    "a cloud kingdom",     "a sunken temple",    "a jungle ruin",      "a salt flat",
-    "a red canyon",        "a tulip meadow",     "a steel factory",    "an ice cave",
-    "a night market",      "a windy cliff",      "a hot spring",       "a wheat field",
-    "a lighthouse rock",   "an autumn park",     "a silent monastery", "a space station",
-    "a paper city",        "a clockwork town"};
-constexpr std::array kStyles = {
-    "oil painting",        "watercolor",          "digital art",       "studio photograph",
-    "pencil sketch",       "3d render",           "anime style",       "pixel art",
-    "ukiyo-e woodblock",   "art nouveau poster",  "charcoal drawing",  "low poly",
-    "claymation",          "stained glass",       "impressionist",     "surrealist",
-    "film photograph",     "isometric",           "comic book",        "concept art",
-    "matte painting",      "ink wash",            "pastel drawing",    "vector illustration",
-    "cinematic still",     "polaroid",            "tilt-shift photo",  "mosaic",
-    "linocut print",       "children's book illustration"};
+    "a misty lake",         "an old harbor",      "a neon city street", "a snowy forest",
+    "a sunflower field",    "a desert canyon",    "a crowded market",   "a quiet library",
+    "a stormy sea",         "a mountain pass",    "a bamboo grove",     "a coral reef",
+    "an abandoned station", "a castle courtyard", "a rooftop garden",   "a candlelit hall",
+    "a rainy alley",        "a frozen river",     "a lavender field",   "a volcanic island",
+    "a moonlit beach",      "a foggy pier",       "a cherry orchard",   "a marble staircase",
+    "a train platform",     "a glass greenhouse", "a cave of crystals", "a floating island",
+    "a busy kitchen",       "an empty theater",   "a village square",   "a pine valley",
+    "a cloud kingdom",      "a sunken temple",    "a jungle ruin",      "a salt flat",
+    "a red canyon",         "a tulip meadow",     "a steel factory",    "an ice cave",
+    "a night market",       "a windy cliff",      "a hot spring",       "a wheat field",
+    "a lighthouse rock",    "an autumn park",     "a silent monastery", "a space station",
+    "a paper city",         "a clockwork town"};
+constexpr std::array kStyles = {"oil painting",      "watercolor",
+                                "digital art",       "studio photograph",
+                                "pencil sketch",     "3d render",
+                                "anime style",       "pixel art",
+                                "ukiyo-e woodblock", "art nouveau poster",
+                                "charcoal drawing",  "low poly",
+                                "claymation",        "stained glass",
+                                "impressionist",     "surrealist",
+                                "film photograph",   "isometric",
+                                "comic book",        "concept art",
+                                "matte painting",    "ink wash",
+                                "pastel drawing",    "vector illustration",
+                                "cinematic still",   "polaroid",
+                                "tilt-shift photo",  "mosaic",
+                                "linocut print",     "children's book illustration"};
 constexpr std::array kLighting = {
-    "golden hour",   "soft light",      "dramatic lighting", "backlit",      "neon glow",
-    "overcast",      "candlelight",     "moonlight",         "harsh sunlight", "volumetric fog",
-    "rim light",     "studio lighting", "blue hour",         "firelight",    "aurora light"};
-constexpr std::array kExtras = {"highly detailed", "4k", "8k", "sharp focus", "bokeh",
-                                "wide angle",      "close-up", "symmetrical", "trending",
-                                "award winning",   "intricate", "masterpiece", "octane render",
-                                "depth of field",  "muted colors"};
+    "golden hour", "soft light",      "dramatic lighting", "backlit",        "neon glow",
+    "overcast",    "candlelight",     "moonlight",         "harsh sunlight", "volumetric fog",
+    "rim light",   "studio lighting", "blue hour",         "firelight",      "aurora light"};
+constexpr std::array kExtras = {"highly detailed",
+                                "4k",
+                                "8k",
+                                "sharp focus",
+                                "bokeh",
+                                "wide angle",
+                                "close-up",
+                                "symmetrical",
+                                "trending",
+                                "award winning",
+                                "intricate",
+                                "masterpiece",
+                                "octane render",
+                                "depth of field",
+                                "muted colors"};
 
 template <typename Array>
 std::string_view Pick(std::mt19937_64& rng, const Array& a) {
@@ -236,6 +256,7 @@ struct Config {
   float threshold = gencache::neardup::kDefaultNearDuplicateThreshold;
   double churn = 0.1;  // share of N removed and re-added after the queries
   bool skip_brute_force = false;
+  std::size_t show_misses = 0;
 };
 
 void Run(const Config& c, std::size_t n) {
@@ -289,13 +310,18 @@ void Run(const Config& c, std::size_t n) {
   std::size_t matched_source = 0;
   std::size_t matched_other = 0;
   std::size_t fresh_matches = 0;
+  std::size_t shown_misses = 0;
   for (std::size_t q = 0; q < c.queries; ++q) {
     auto t0 = Clock::now();
     auto match = finder.Lookup(kPartition, variants[q], c.threshold, kNow);
     lookup_variant.push_back(Micros(Clock::now() - t0));
     if (match.ok() && match->has_value()) {
-      ((*match)->cache_key == key(sources[q]) ? matched_source
-                                                                  : matched_other)++;
+      ((*match)->cache_key == key(sources[q]) ? matched_source : matched_other)++;
+    } else if (shown_misses < c.show_misses) {
+      ++shown_misses;
+      const auto verdict = gencache::neardup::VerifySameMeaning(variants[q], prompts[sources[q]]);
+      fmt::print(stderr, "unmatched variant (verifier: {}):\n  {}\n  {}\n",
+                 verdict.same_meaning ? "same" : verdict.reason, variants[q], prompts[sources[q]]);
     }
     t0 = Clock::now();
     match = finder.Lookup(kPartition, fresh[q], c.threshold, kNow);
@@ -371,9 +397,9 @@ void Run(const Config& c, std::size_t n) {
         }
       }
     }
-    near_recall = near_queries == 0 ? 1.0
-                                    : static_cast<double>(near_agree) /
-                                          static_cast<double>(near_queries);
+    near_recall = near_queries == 0
+                      ? 1.0
+                      : static_cast<double>(near_agree) / static_cast<double>(near_queries);
     near_count = near_queries;
     recall_variant = static_cast<double>(agree_variant) / static_cast<double>(c.queries);
     recall_fresh = static_cast<double>(agree_fresh) / static_cast<double>(c.queries);
@@ -439,6 +465,7 @@ int main(int argc, char** argv) {
   app.add_option("--threshold", c.threshold, "cosine threshold");
   app.add_option("--churn", c.churn, "share of N removed and re-added");
   app.add_flag("--skip-brute-force", c.skip_brute_force, "no reference (saves memory at 1M)");
+  app.add_option("--show-misses", c.show_misses, "print this many unmatched variants");
   CLI11_PARSE(app, argc, argv);
   for (std::size_t n : c.sizes) Run(c, n);
   return 0;

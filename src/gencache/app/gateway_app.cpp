@@ -52,6 +52,9 @@ struct GatewayApp::Parts {
   std::unique_ptr<rehost::Rehoster> rehoster;  // null: rehost.enabled is off
   std::unique_ptr<base::WorkerPool> blocking;
   std::unique_ptr<base::WorkerPool> rehost_pool;
+  // The start-up rebuild of the near-duplicate index: its own thread, so it
+  // never holds a blocking-pool thread for its whole duration.
+  std::unique_ptr<base::WorkerPool> index_pool;
   std::unique_ptr<base::TimerQueue> timers;
   std::unique_ptr<upstream::HttpClient> http;
   std::unique_ptr<files::FilesHandler> files;
@@ -60,6 +63,7 @@ struct GatewayApp::Parts {
   std::unique_ptr<pipeline::Gateway> gateway;
   std::unique_ptr<http::Server> server;
   std::atomic<bool> stopped{false};
+  std::atomic<bool> stopping{false};  // tells the index rebuild to give up
 };
 
 namespace {
@@ -111,14 +115,15 @@ void ScheduleBlobGc(GatewayApp::Parts* parts, std::chrono::seconds delay) {
 // Feeds the near-duplicate index from the persistent tier, off the start-up
 // path: until it is done, lookups simply find fewer matches.
 void RebuildNearDuplicateIndex(GatewayApp::Parts* parts) {
-  parts->blocking->Post([parts] {
+  parts->index_pool->Post([parts] {
     const auto started = std::chrono::steady_clock::now();
     std::uint64_t added = 0;
     std::uint64_t failed = 0;
     const config::NearDuplicateSection& near = parts->options.near_duplicate;
     absl::Status walked = parts->tiered->ForEachLivePersistent(
         parts->clock->Now(), [&](const cache::EntrySummary& entry) {
-          if (entry.prompt_partition.empty() || !near.EnabledFor(entry.provider, entry.model)) {
+          if (parts->stopping.load(std::memory_order_relaxed) || entry.prompt_partition.empty() ||
+              !near.EnabledFor(entry.provider, entry.model)) {
             return;
           }
           absl::Status s = parts->near_duplicates->Add(entry.prompt_partition, entry.key.hex,
@@ -279,7 +284,10 @@ absl::StatusOr<std::unique_ptr<GatewayApp>> GatewayApp::Start(config::Options op
     ScheduleBlobGc(parts.get(), std::min<std::chrono::seconds>(std::chrono::minutes(1),
                                                                parts->options.rehost.gc_interval));
   }
-  if (parts->near_duplicates) RebuildNearDuplicateIndex(parts.get());
+  if (parts->near_duplicates) {
+    parts->index_pool = std::make_unique<base::WorkerPool>(1);
+    RebuildNearDuplicateIndex(parts.get());
+  }
   return std::unique_ptr<GatewayApp>(new GatewayApp(std::move(parts)));
 }
 
@@ -296,6 +304,7 @@ const pipeline::GatewayCounters& GatewayApp::counters() const {
 void GatewayApp::Stop(std::chrono::milliseconds grace) {
   if (parts_->stopped.exchange(true)) return;
   Parts& p = *parts_;
+  p.stopping = true;
   p.server->Stop();
   // Let flights that are under way finish and store what they fetched.
   auto deadline = std::chrono::steady_clock::now() + grace;
@@ -308,6 +317,7 @@ void GatewayApp::Stop(std::chrono::milliseconds grace) {
   // drain without anything reaching a stopped part.
   p.http->Shutdown();
   p.timers->Shutdown();
+  p.index_pool.reset();   // the rebuild stops at its next entry
   p.rehost_pool.reset();  // finishes downloads under way (bounded by rehost.timeout)
   p.blocking.reset();     // runs every queued write
   p.gateway.reset();

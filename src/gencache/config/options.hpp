@@ -144,9 +144,9 @@ struct RemoteEmbedderSection {
 
 struct NearDuplicateSection {
   bool enabled = false;
-  // From the evaluation sweep (docs/near-duplicate.md): the lowest cosine at
-  // which no must-not-merge category nor PAWS label 0 passes 0.5% false merges.
-  double threshold = 0.83;
+  // neardup::kDefaultNearDuplicateThreshold: the evaluation sweep's choice
+  // (docs/near-duplicate.md).
+  double threshold = 0.66;
   std::optional<RemoteEmbedderSection> remote;             // absent: the lexical embedder
   std::uint64_t max_entries = 1'000'000;                   // memory bound of the index
   std::map<std::string, NearDuplicateOverride> providers;  // by mount name

@@ -48,7 +48,8 @@ absl::Status ForEachRow(const std::string& path, Row&& row) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (number == 1 || line.empty()) continue;
     if (absl::Status s = row(number, SplitTabs(line)); !s.ok()) {
-      return absl::InvalidArgumentError(fmt::format("{}:{}: {}", path, number, std::string(s.message())));
+      return absl::InvalidArgumentError(
+          fmt::format("{}:{}: {}", path, number, std::string(s.message())));
     }
   }
   if (number == 0) return absl::InvalidArgumentError(fmt::format("{} is empty", path));
@@ -171,14 +172,12 @@ void PrintResults(std::ostream& out, const std::string& title,
 }
 
 std::vector<SweepRow> Sweep(const std::vector<ScoredSet>& sets,
-                            const std::vector<float>& thresholds,
-                            double max_false_merge_rate) {
+                            const std::vector<float>& thresholds, double max_false_merge_rate) {
   std::vector<SweepRow> rows;
   for (float threshold : thresholds) {
     SweepRow row{.threshold = threshold};
     for (std::size_t s = 0; s < sets.size(); ++s) {
-      const std::vector<CategoryResult> results =
-          Tally(sets[s].pairs, sets[s].scores, threshold);
+      const std::vector<CategoryResult> results = Tally(sets[s].pairs, sets[s].scores, threshold);
       const CategoryResult& all = results.back();
       if (s == 0) row.recall = all.recall().value_or(0.0);
       if (sets[s].name == "paws") {
@@ -217,12 +216,11 @@ void PrintSweep(std::ostream& out, const std::vector<SweepRow>& rows) {
                      "recall", "worst-false", "worst category", "paws-false", "paws-merge",
                      "exposure", "paws-exp", "ok");
   for (const SweepRow& r : rows) {
-    out << fmt::format("{:>9.2f} {:>8} {:>12} {:<14} {:>11} {:>11} {:>9} {:>9} {}\n",
-                       r.threshold, Percent(r.recall), Percent(r.worst_false_merge_rate),
+    out << fmt::format("{:>9.2f} {:>8} {:>12} {:<14} {:>11} {:>11} {:>9} {:>9} {}\n", r.threshold,
+                       Percent(r.recall), Percent(r.worst_false_merge_rate),
                        r.worst_false_merge_rate > 0.0 ? r.worst_category : "-",
-                       Percent(r.paws_false_merge_rate),
-                       Percent(r.paws_merge_rate), Percent(r.exposure), Percent(r.paws_exposure),
-                       r.acceptable ? "yes" : "no");
+                       Percent(r.paws_false_merge_rate), Percent(r.paws_merge_rate),
+                       Percent(r.exposure), Percent(r.paws_exposure), r.acceptable ? "yes" : "no");
   }
   out << "exposure: share of must-not-merge pairs whose cosine reaches the threshold, i.e.\n"
          "left to the verifier alone (labelled set; paws-exp: PAWS label 0)\n";

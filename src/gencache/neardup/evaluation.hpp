@@ -59,8 +59,8 @@ struct CategoryResult {
   std::size_t merged_negatives = 0;  // label 0, merged: false merges
 
   // nullopt where the denominator is 0.
-  std::optional<double> recall() const;           // merged_positives / positives
-  std::optional<double> precision() const;        // merged_positives / merged
+  std::optional<double> recall() const;            // merged_positives / positives
+  std::optional<double> precision() const;         // merged_positives / merged
   std::optional<double> false_merge_rate() const;  // merged_negatives / negatives
 };
 
@@ -81,12 +81,12 @@ struct ScoredSet {
 
 struct SweepRow {
   float threshold = 0.0f;
-  double recall = 0.0;                 // over all label-1 pairs of the labelled set
+  double recall = 0.0;                  // over all label-1 pairs of the labelled set
   double worst_false_merge_rate = 0.0;  // the highest over label-0 categories of every set
-  std::string worst_category;          // where that rate is
-  double paws_false_merge_rate = 0.0;  // label-0 PAWS pairs (0 without PAWS)
-  double paws_merge_rate = 0.0;        // label-1 PAWS pairs (0 without PAWS)
-  bool acceptable = false;             // worst_false_merge_rate <= the limit
+  std::string worst_category;           // where that rate is
+  double paws_false_merge_rate = 0.0;   // label-0 PAWS pairs (0 without PAWS)
+  double paws_merge_rate = 0.0;         // label-1 PAWS pairs (0 without PAWS)
+  bool acceptable = false;              // worst_false_merge_rate <= the limit
   // Share of the labelled set's label-0 pairs that the embedding alone lets
   // through to the verifier (cosine >= threshold): how much of the
   // precision rests on stage 3. The same for PAWS label-0 pairs.
@@ -97,8 +97,7 @@ struct SweepRow {
 // One row per threshold. `sets[0]` is the labelled set whose recall counts;
 // every set's label-0 categories count for the false-merge limit.
 std::vector<SweepRow> Sweep(const std::vector<ScoredSet>& sets,
-                            const std::vector<float>& thresholds,
-                            double max_false_merge_rate);
+                            const std::vector<float>& thresholds, double max_false_merge_rate);
 
 void PrintSweep(std::ostream& out, const std::vector<SweepRow>& rows);
 
@@ -117,12 +116,12 @@ std::vector<float> DefaultSweepThresholds();
 // What `gencache neardup eval` runs.
 struct EvaluationOptions {
   std::string pairs_file = "data/neardup/eval-pairs.tsv";
-  std::string paws_file;  // empty: no PAWS
+  std::string paws_file;   // empty: no PAWS
   float threshold = 0.0f;  // the table for this threshold (0: the default)
   bool sweep = false;      // also the sweep and the threshold it chooses
   double max_false_merge_rate = 0.005;
   // See ChooseThreshold; the shipped default was chosen with 0.01.
-  double recall_tolerance = 0.01;
+  double recall_tolerance = 0.0;
   // Also list up to this many false merges and missed merges per set at the
   // threshold (for tuning).
   std::size_t show_examples = 0;
@@ -131,7 +130,6 @@ struct EvaluationOptions {
 // Loads and scores the sets, prints the per-category tables at the threshold
 // and, with `sweep`, the sweep table and the threshold it chooses. Errors:
 // the loaders' and the embedder's.
-absl::Status RunEvaluation(const EvaluationOptions& options, Embedder& embedder,
-                           std::ostream& out);
+absl::Status RunEvaluation(const EvaluationOptions& options, Embedder& embedder, std::ostream& out);
 
 }  // namespace gencache::neardup

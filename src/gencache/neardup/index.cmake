@@ -7,6 +7,19 @@ gencache_library(gencache_neardup_vectors
   DEPS gencache_base gencache_upstream gencache_keying Boost::json absl::status absl::statusor
        absl::synchronization absl::flat_hash_map absl::node_hash_map fmt::fmt spdlog::spdlog)
 
+# Two harmless slips of hnswlib 0.6.2 that the sanitizers stop on: it
+# prefetches one neighbour past the end of a link list (a 4-byte read after a
+# malloc block; nmslib/hnswlib#107, #578), and updatePoint memcpy()s zero
+# bytes to the null data() of an empty vector. Sanitizer builds compile
+# hnswlib without its manual SIMD and prefetches (as hnswlib's own sanitizer
+# CI does) and without UBSan's nonnull-attribute check, in vector_index.cpp only.
+if(GENCACHE_SANITIZE)
+  target_compile_definitions(gencache_neardup_vectors PRIVATE NO_MANUAL_VECTORIZATION)
+  # A source property, so it comes after the sanitizer flags it narrows.
+  set_source_files_properties(vector_index.cpp TARGET_DIRECTORY gencache_neardup_vectors
+    PROPERTIES COMPILE_OPTIONS -fno-sanitize=nonnull-attribute)
+endif()
+
 gencache_library(gencache_neardup
   SOURCES near_duplicate_finder.cpp evaluation.cpp
   DEPS gencache_neardup_vectors gencache_neardup_text absl::status absl::statusor

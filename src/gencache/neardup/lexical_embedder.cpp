@@ -90,7 +90,8 @@ void ForEachWord(std::string_view text, Fn&& fn) {
 LexicalEmbedder::LexicalEmbedder(LexicalEmbedderOptions options)
     : options_(options), name_(fmt::format("lexical-{}", options.dimension)) {
   GENCACHE_CHECK(options_.dimension > 0);
-  GENCACHE_CHECK(options_.char_ngram_min >= 1 && options_.char_ngram_min <= options_.char_ngram_max &&
+  GENCACHE_CHECK(options_.char_ngram_min >= 1 &&
+                 options_.char_ngram_min <= options_.char_ngram_max &&
                  options_.char_ngram_max <= kMaxCharNgram);
 }
 

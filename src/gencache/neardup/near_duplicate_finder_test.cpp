@@ -57,10 +57,8 @@ TEST_F(NearDuplicateFinderTest, EqualNormalisedPromptsMatchAtSimilarityOne) {
 }
 
 TEST_F(NearDuplicateFinderTest, ATypoMatchesThroughTheVerifier) {
-  ASSERT_TRUE(
-      finder_.Add("p", "key1", "a majestic lion resting on a rock at sunset", kLater).ok());
-  auto match =
-      finder_.Lookup("p", "a majestic lion restng on a rock at sunset", 0.8f, kNow);
+  ASSERT_TRUE(finder_.Add("p", "key1", "a majestic lion resting on a rock at sunset", kLater).ok());
+  auto match = finder_.Lookup("p", "a majestic lion restng on a rock at sunset", 0.8f, kNow);
   ASSERT_TRUE(match.ok());
   ASSERT_TRUE(match->has_value());
   EXPECT_EQ((*match)->cache_key, "key1");
@@ -73,9 +71,8 @@ TEST_F(NearDuplicateFinderTest, LookAlikesThatMeanSomethingElseNeverMatch) {
   ASSERT_TRUE(finder_.Add("p", "red", "a red car parked in the rain", kLater).ok());
   ASSERT_TRUE(finder_.Add("p", "two", "two cats sleeping on a sofa", kLater).ok());
   ASSERT_TRUE(finder_.Add("p", "with", "a burger with cheese", kLater).ok());
-  for (const char* prompt :
-       {"a blue car parked in the rain", "three cats sleeping on a sofa",
-        "a burger without cheese"}) {
+  for (const char* prompt : {"a blue car parked in the rain", "three cats sleeping on a sofa",
+                             "a burger without cheese"}) {
     auto match = finder_.Lookup("p", prompt, 0.5f, kNow);
     ASSERT_TRUE(match.ok());
     EXPECT_FALSE(match->has_value()) << prompt << " matched " << (*match)->matched_prompt;
@@ -144,8 +141,7 @@ TEST(NearDuplicateFinderScriptedTest, EmbedderFailureFailsOpenAfterStageOne) {
   EXPECT_TRUE(same->has_value());
   EXPECT_EQ(finder.Lookup("p", "a red cat", 0.9f, kNow).status().code(),
             absl::StatusCode::kUnavailable);
-  EXPECT_EQ(finder.Add("p", "key2", "a blue car", kLater).code(),
-            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(finder.Add("p", "key2", "a blue car", kLater).code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(finder.size(), 1u);
   EXPECT_EQ(finder.stats().embed_failures, 2u);
 }

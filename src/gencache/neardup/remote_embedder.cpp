@@ -1,8 +1,7 @@
 #include "gencache/neardup/remote_embedder.hpp"
 
-#include <boost/json.hpp>
-
 #include <atomic>
+#include <boost/json.hpp>
 #include <cmath>
 #include <future>
 #include <list>

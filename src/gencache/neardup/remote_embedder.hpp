@@ -33,9 +33,9 @@ struct RemoteEmbedderOptions {
 };
 
 struct RemoteEmbedderStats {
-  std::uint64_t requests = 0;     // sent to the endpoint
-  std::uint64_t cache_hits = 0;   // answered from the LRU
-  std::uint64_t failures = 0;     // requests that ended in an error
+  std::uint64_t requests = 0;    // sent to the endpoint
+  std::uint64_t cache_hits = 0;  // answered from the LRU
+  std::uint64_t failures = 0;    // requests that ended in an error
 };
 
 // An Embedder backed by an OpenAI-compatible POST /embeddings endpoint:

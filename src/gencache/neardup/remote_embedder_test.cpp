@@ -1,9 +1,13 @@
 #include "gencache/neardup/remote_embedder.hpp"
 
-#include <boost/json.hpp>
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <boost/json.hpp>
 #include <cmath>
 #include <memory>
 #include <mutex>
@@ -91,6 +95,14 @@ class RemoteEmbedderTest : public ::testing::Test {
   void TearDown() override {
     client_->Shutdown();
     server_->Stop();
+    // Answer what the "hang" input left waiting, so no connection state
+    // outlives the server.
+    std::vector<http::Respond> hung;
+    {
+      std::lock_guard lock(endpoint_.mu);
+      hung.swap(endpoint_.hung);
+    }
+    for (auto& respond : hung) respond(http::Response{.status = 503});
   }
 
   RemoteEmbedderOptions Options() const {
@@ -131,7 +143,7 @@ TEST_F(RemoteEmbedderTest, RepeatsComeFromTheCacheWhichIsBounded) {
   ASSERT_TRUE(embedder.Embed("a").ok());
   EXPECT_EQ(endpoint_.requests.load(), 1);
   ASSERT_TRUE(embedder.Embed("bb").ok());
-  ASSERT_TRUE(embedder.Embed("a").ok());  // refreshes "a"
+  ASSERT_TRUE(embedder.Embed("a").ok());    // refreshes "a"
   ASSERT_TRUE(embedder.Embed("ccc").ok());  // evicts "bb"
   EXPECT_EQ(endpoint_.requests.load(), 3);
   ASSERT_TRUE(embedder.Embed("a").ok());
@@ -181,11 +193,27 @@ TEST_F(RemoteEmbedderTest, SlowEndpointTimesOut) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
 }
 
+// A port that was just free: bound, then closed, so a connect is refused.
+std::uint16_t ClosedPort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = 0;
+  socklen_t length = sizeof(address);
+  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  EXPECT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length), 0);
+  ::close(fd);
+  return ntohs(address.sin_port);
+}
+
 TEST_F(RemoteEmbedderTest, UnreachableEndpointIsUnavailable) {
   RemoteEmbedderOptions options = Options();
-  server_->Stop();  // nothing listens on the port any more
+  options.url = "http://127.0.0.1:" + std::to_string(ClosedPort()) + "/v1";
   RemoteEmbedder embedder(options, *client_);
-  EXPECT_EQ(embedder.Embed("x").status().code(), absl::StatusCode::kUnavailable);
+  auto v = embedder.Embed("x");
+  EXPECT_EQ(v.status().code(), absl::StatusCode::kUnavailable) << v.status();
+  EXPECT_EQ(endpoint_.requests.load(), 0);
 }
 
 TEST(ParseEmbeddingsResponseTest, ReadsDataZero) {
@@ -198,10 +226,10 @@ TEST(ParseEmbeddingsResponseTest, ReadsDataZero) {
 }
 
 TEST(ParseEmbeddingsResponseTest, RejectsWhatIsNotAnEmbedding) {
-  for (const char* body : {"", "null", "[]", R"({"data":[]})", R"({"data":{}})",
-                           R"({"data":[{"embedding":[]}]})", R"({"data":[{"embedding":["1"]}]})",
-                           R"({"data":[{"embedding":[1e300]}]})", R"({"data":[{"index":3,"embedding":[1]}]})",
-                           R"({"data":[{"embedding":[1,2)"}) {
+  for (const char* body :
+       {"", "null", "[]", R"({"data":[]})", R"({"data":{}})", R"({"data":[{"embedding":[]}]})",
+        R"({"data":[{"embedding":["1"]}]})", R"({"data":[{"embedding":[1e300]}]})",
+        R"({"data":[{"index":3,"embedding":[1]}]})", R"({"data":[{"embedding":[1,2)"}) {
     EXPECT_FALSE(ParseEmbeddingsResponse(body).ok()) << body;
   }
 }

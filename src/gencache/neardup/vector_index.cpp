@@ -111,7 +111,7 @@ constexpr std::size_t kUnorderedNodeOverhead = 8;  // std::unordered_map: next p
 // binary would otherwise never use AVX. bench/neardup_bench.cpp measures the
 // difference (docs/benchmarks.md).
 __attribute__((target("avx2,fma"))) float InnerProductDistanceAvx2(const void* a, const void* b,
-                                                                    const void* dimension) {
+                                                                   const void* dimension) {
   const auto* x = static_cast<const float*>(a);
   const auto* y = static_cast<const float*>(b);
   const std::size_t n = *static_cast<const std::size_t*>(dimension);
@@ -375,8 +375,8 @@ struct VectorIndex::State {
       }
     }
     bytes += g.label_lookup_.bucket_count() * sizeof(void*) +
-             g.label_lookup_.size() *
-                 (sizeof(std::pair<hnswlib::labeltype, hnswlib::tableint>) + kUnorderedNodeOverhead);
+             g.label_lookup_.size() * (sizeof(std::pair<hnswlib::labeltype, hnswlib::tableint>) +
+                                       kUnorderedNodeOverhead);
     return bytes;
   }
 
@@ -392,16 +392,14 @@ struct VectorIndex::State {
       bytes += p->slots.capacity() * sizeof(EntryNode*) +
                p->free_slots.capacity() * sizeof(std::uint32_t) +
                p->flat.capacity() * sizeof(float);
-      bytes += p->by_normalized.capacity() *
-               (sizeof(std::pair<std::string_view, EntryNode*>) + 1);
+      bytes += p->by_normalized.capacity() * (sizeof(std::pair<std::string_view, EntryNode*>) + 1);
       if (p->graph != nullptr) bytes += GraphBytes(*p->graph);
     }
     return bytes;
   }
 };
 
-VectorIndex::VectorIndex(VectorIndexOptions options)
-    : state_(std::make_unique<State>(options)) {}
+VectorIndex::VectorIndex(VectorIndexOptions options) : state_(std::make_unique<State>(options)) {}
 
 VectorIndex::~VectorIndex() = default;
 
@@ -449,8 +447,7 @@ absl::StatusOr<std::vector<SearchHit>> VectorIndex::Search(std::string_view part
     for (std::uint32_t slot = 0; slot < p.slots.size(); ++slot) {
       const EntryNode* node = p.slots[slot];
       if (node == nullptr || node->second.expires <= now) continue;
-      top.Offer(s.Similarity(vector.data(), p.flat.data() + std::size_t{slot} * s.dimension),
-                node);
+      top.Offer(s.Similarity(vector.data(), p.flat.data() + std::size_t{slot} * s.dimension), node);
     }
     return top.Take();
   }

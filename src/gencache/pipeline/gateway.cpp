@@ -498,9 +498,12 @@ bool Gateway::TryNearDuplicate(const std::shared_ptr<Flight>& flight, base::Syst
   }
   if (!match->has_value()) return false;
   cache::CachedResponsePtr entry = deps_.cache.Get(keying::CacheKey{(*match)->cache_key}, now);
-  if (entry == nullptr || (flight->plan.max_age && now - entry->created > *flight->plan.max_age)) {
+  if (entry == nullptr) {
+    // The cache dropped the entry (evicted, erased): stop matching it.
+    deps_.near_duplicates->Remove((*match)->cache_key);
     return false;
   }
+  if (flight->plan.max_age && now - entry->created > *flight->plan.max_age) return false;
   if (deps_.options.log_prompts) {
     base::ScopedRequestId rid(flight->request_id);
     spdlog::debug("near-duplicate of {:?} (similarity {:.3f})", (*match)->matched_prompt,
