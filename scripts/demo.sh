@@ -210,7 +210,7 @@ fi
 gateway_url=http://127.0.0.1:$port
 
 # ---- workload and report ----------------------------------------------------
-say "running the demo workload (repeats, concurrent duplicates, unseeded)"
+say "running the demo workload (repeats, concurrent duplicates, unseeded, reworded prompts)"
 echo
 report_status=0
 timeout --foreground 300 node scripts/demo-workload.mjs --gateway "$gateway_url" --fake "$fake_url" ||
