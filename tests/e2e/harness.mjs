@@ -144,7 +144,8 @@ export const PROVIDER_KEYS = {
   E2E_OPENAI_KEY: 'sk-e2e-openai',
 };
 
-export function gatewayConfig(fakePort, dataDir) {
+// `extra`: more top-level YAML, appended (e.g. a near_duplicate section).
+export function gatewayConfig(fakePort, dataDir, extra = '') {
   const fake = `http://127.0.0.1:${fakePort}`;
   return [
     'listen: 127.0.0.1:0',
@@ -159,16 +160,17 @@ export function gatewayConfig(fakePort, dataDir) {
     // gateway re-hosts them and clients get its own /files URLs.
     'rehost:',
     '  allowed_hosts: [127.0.0.1]',
+    extra,
     '',
   ].join('\n');
 }
 
 // The gateway in front of a running fake, with its own temporary data dir.
-export async function startGateway(fake, tmpDir) {
+export async function startGateway(fake, tmpDir, extraConfig = '') {
   const bin = requireEnv('GENCACHE_BIN');
   const dataDir = path.join(tmpDir, 'data');
   const configPath = path.join(tmpDir, 'gencache.yaml');
-  await writeFile(configPath, gatewayConfig(fake.port, dataDir));
+  await writeFile(configPath, gatewayConfig(fake.port, dataDir, extraConfig));
   const env = { ...process.env, ...PROVIDER_KEYS };
   const proc = await spawnListening(
     'gencache',
@@ -182,7 +184,7 @@ export async function startGateway(fake, tmpDir) {
 // A fake provider and a gateway in a fresh temporary directory. stop() stops
 // both (gateway first), removes the directory, and throws if either did not
 // exit cleanly (code 0) on SIGTERM, so a crash at shutdown fails the test.
-export async function startStack(fakeOptions = {}) {
+export async function startStack(fakeOptions = {}, gatewayExtraConfig = '') {
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'gencache-e2e-'));
   let fake;
   let gateway;
@@ -201,7 +203,7 @@ export async function startStack(fakeOptions = {}) {
   };
   try {
     fake = await startFake(fakeOptions);
-    gateway = await startGateway(fake, tmp);
+    gateway = await startGateway(fake, tmp, gatewayExtraConfig);
   } catch (err) {
     await stop().catch(() => undefined);  // the start-up error is the one to report
     throw err;

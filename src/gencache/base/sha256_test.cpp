@@ -12,7 +12,6 @@ TEST(Sha256Hex, KnownVectors) {
   EXPECT_EQ(Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
-
 TEST(Sha256HasherTest, PiecesHashLikeTheWhole) {
   const std::string data(100'000, 'x');
   Sha256Hasher hasher;
