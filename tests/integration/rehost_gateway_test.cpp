@@ -17,10 +17,12 @@
 #include "fake_provider/fake_provider.hpp"
 #include "gencache/app/gateway_app.hpp"
 #include "gencache/base/sha256.hpp"
+#include "gencache/blob/s3_blob_store.hpp"
 #include "gencache/cli/commands.hpp"
 #include "gencache/http/server.hpp"
 #include "gencache/rehost/rehost_test_util.hpp"
 #include "tests/support/raw_http.hpp"
+#include "tests/support/s3_server.hpp"
 
 namespace gencache {
 namespace {
@@ -290,6 +292,43 @@ TEST_F(RehostGatewayTest, ABlobSharedByTwoEntriesSurvivesTheExpiryOfOne) {
   std::string file = Send(Get(path));
   ASSERT_EQ(StatusOf(file), 200);
   EXPECT_EQ(base::Sha256Hex(BodyOf(file)), path.substr(7, 64));
+}
+
+TEST_F(RehostGatewayTest, WithAnS3StoreOutputsGoToTheBucketAndAreServedFromIt) {
+  auto s3 = testing::S3Server::Start();
+  ASSERT_TRUE(s3.ok()) << s3.status();
+  ::setenv("RH_TEST_S3_ACCESS", (*s3)->options().access_key.c_str(), 1);
+  ::setenv("RH_TEST_S3_SECRET", (*s3)->options().secret_key.c_str(), 1);
+  Start(
+      fmt::format("{{allowed_hosts: [127.0.0.1], s3: {{endpoint: \"{}\", bucket: {}, region: {}, "
+                  "access_key_env: RH_TEST_S3_ACCESS, secret_key_env: RH_TEST_S3_SECRET}}}}",
+                  (*s3)->endpoint(), (*s3)->options().bucket, (*s3)->options().region));
+  std::string first = Generate("a harbour", 12);
+  ASSERT_EQ(StatusOf(first), 200) << first;
+  std::vector<std::string> urls = Outputs(BodyOf(first));
+  ASSERT_EQ(urls.size(), 1u);
+  const std::string path = PathOf(urls[0]);
+  EXPECT_EQ(BlobCount(), 0u);  // nothing in the local directory
+
+  std::this_thread::sleep_for(std::chrono::milliseconds(2300));  // provider URL expired
+  std::string file = Send(Get(path));
+  ASSERT_EQ(StatusOf(file), 200) << file.substr(0, 300);
+  EXPECT_EQ(base::Sha256Hex(BodyOf(file)), path.substr(7, 64));
+  std::string range = Send(Get(path, "Range: bytes=-4\r\n"));
+  EXPECT_EQ(StatusOf(range), 206);
+  EXPECT_EQ(BodyOf(range), BodyOf(file).substr(BodyOf(file).size() - 4));
+  // The object is in the bucket under its hash.
+  auto bucket = blob::MakeS3BlobStore({.endpoint = (*s3)->endpoint(),
+                                       .bucket = (*s3)->options().bucket,
+                                       .region = (*s3)->options().region,
+                                       .access_key = (*s3)->options().access_key,
+                                       .secret_key = (*s3)->options().secret_key,
+                                       .spool_dir = (dir_ / "check-spool").string()});
+  ASSERT_TRUE(bucket.ok()) << bucket.status();
+  auto stat = (*bucket)->Stat(path.substr(7, 64));
+  ASSERT_TRUE(stat.ok()) << stat.status();
+  EXPECT_EQ(stat->size, BodyOf(file).size());
+  gateway_.reset();
 }
 
 }  // namespace
