@@ -148,24 +148,6 @@ bool ValidMountName(std::string_view name) {
 std::vector<std::string> ReadStringList(const YAML::Node& node, const std::string& where,
                                         Errors& errors);
 
-// "https://User@Host:8443/v1" -> "host"; "http://[::1]:80" -> "::1".
-std::string HostOf(std::string_view url) {
-  std::size_t scheme = url.find("://");
-  if (scheme == std::string_view::npos) return "";
-  std::string_view rest = url.substr(scheme + 3);
-  rest = rest.substr(0, rest.find_first_of("/?#"));
-  if (std::size_t at = rest.rfind('@'); at != std::string_view::npos) rest = rest.substr(at + 1);
-  std::string_view host;
-  if (!rest.empty() && rest.front() == '[') {
-    host = rest.substr(1, rest.find(']') == std::string_view::npos ? 0 : rest.find(']') - 1);
-  } else {
-    host = rest.substr(0, rest.find(':'));
-  }
-  std::string out(host);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 void ReadProviders(const YAML::Node& node, Options& options, Errors& errors) {
   if (!node) {
     errors.Add("providers: at least one provider is required");
@@ -208,7 +190,6 @@ void ReadProviders(const YAML::Node& node, Options& options, Errors& errors) {
       errors.Add(fmt::format("{}.base_url: must be an http:// or https:// URL (got '{}')", where,
                              p.base_url));
     }
-    p.host = HostOf(p.base_url);
     p.output_url_ttl = p.kind == providers::ProviderKind::kSkytells ? std::chrono::minutes(5)
                                                                     : std::chrono::hours(1);
     ReadDuration(body, "output_url_ttl", where, p.output_url_ttl, errors);

@@ -33,8 +33,6 @@ struct ProviderOptions {
   // say outputs may be deleted minutes after completion), Replicate and
   // OpenAI 1 hour.
   std::chrono::seconds output_url_ttl{3600};
-  // Host of base_url, lower-case: output URLs on it may be re-hosted.
-  std::string host;
   // Where the provider serves its outputs (names or "*.domain"), fetched
   // from public addresses only. Default by kind: Skytells *.skytells.ai,
   // Replicate replicate.delivery and *.replicate.delivery, OpenAI

@@ -37,7 +37,7 @@ bool PlainHost(std::string_view host) {
 }  // namespace
 
 HostedOutputs HostOutputs(rehost::Rehoster* rehoster, const config::RehostSection& rehost,
-                          const config::ProviderOptions& provider, std::string body,
+                          const config::ProviderOptions& provider, std::string_view body,
                           base::SystemTime created, base::SystemTime expires) {
   HostedOutputs out;
   out.expires = expires;
@@ -54,12 +54,10 @@ HostedOutputs HostOutputs(rehost::Rehoster* rehoster, const config::RehostSectio
     // The rehoster logged the failure (with the output's host only).
     if (result.status.code() == absl::StatusCode::kDataLoss) {
       out.cacheable = false;
-      out.body = std::move(body);
       return out;
     }
   }
   absl::StatusOr<std::vector<std::string>> urls = rehost::FindOutputUrls(provider.kind, body);
-  out.body = std::move(body);
   if (!urls.ok() || urls->empty()) return out;
   const base::SystemTime deadline = UrlsDeadline(*urls, provider, created);
   if (deadline != base::SystemTime::max()) {

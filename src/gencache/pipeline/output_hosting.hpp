@@ -24,6 +24,7 @@ inline constexpr std::string_view kFilesPlaceholder = "gencache-files:";
 
 // What a successful generation's answer becomes before it is cached.
 struct HostedOutputs {
+  // The body with permanent URLs; empty when the original body stays.
   std::string body;
   // Blobs the body points at (empty: the body holds the provider's URLs).
   std::vector<std::string> blobs;
@@ -44,7 +45,7 @@ struct HostedOutputs {
 // expiry (the URL's own expiry parameter, else created + output_url_ttl)
 // minus rehost.url_safety_margin. Blocking when `rehoster` is set (downloads).
 HostedOutputs HostOutputs(rehost::Rehoster* rehoster, const config::RehostSection& rehost,
-                          const config::ProviderOptions& provider, std::string body,
+                          const config::ProviderOptions& provider, std::string_view body,
                           base::SystemTime created, base::SystemTime expires);
 
 // The base of this gateway's /files URLs for a client: rehost.public_base_url
